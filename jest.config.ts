@@ -1,0 +1,35 @@
+/** @jest-config-loader esbuild-register */
+import type { Config } from 'jest';
+
+// TypeScript is stripped by swc (fast); typechecking is `pnpm typecheck`, a separate tsc step.
+const transform: Config['transform'] = {
+  '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+};
+
+// quick-lru and cockatiel ship ESM only: let swc turn them into CommonJS for jest's module registry.
+const esmOnly = ['quick-lru', 'cockatiel'].join('|');
+const transformIgnorePatterns = [
+  `/node_modules/\\.pnpm/(?!(${esmOnly})@)`,
+  `/node_modules/(?!\\.pnpm|${esmOnly})`,
+];
+
+const moduleNameMapper = {
+  // Tests import packages by name and run against their sources, so no build is needed to test.
+  '^@toolkit/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+};
+
+const config: Config = {
+  projects: [
+    {
+      displayName: 'unit',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/packages/*/test/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      moduleNameMapper,
+    },
+  ],
+};
+
+export default config;

@@ -1,0 +1,647 @@
+import { CacheEntry } from './CacheEntry';
+import { CacheTimeoutError } from './errors/CacheTimeoutError';
+import { cacheEvent } from './events/CacheEvents';
+import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
+import { EventBus } from './events/EventBus';
+import type { Clock, EntryOptions, LoadOptions } from './options/CacheOptions';
+import { describe } from './options/duration';
+import { resolvePolicy, ttlFor } from './options/resolveOptions';
+import type { Policy } from './options/resolveOptions';
+import { BoundedLru } from './stores/BoundedLru';
+import { BatchLoader } from './BatchLoader';
+import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
+
+/** Counters of one scope (or, from `cache.stats()`, of all scopes added up). */
+export interface CacheStats {
+  /** Calls answered with a fresh value. */
+  hits: number;
+  /** Calls that found no fresh value (they ran or joined a load). */
+  misses: number;
+  /** `hits / (hits + misses)`, `0` before the first call. */
+  hitRate: number;
+  /** Entries held now (fresh, or stale inside their fail-safe window). */
+  size: number;
+  /** The bound on `size` (`Infinity` when unbounded). */
+  maxSize: number;
+  /** Misses answered with a stale value by fail-safe (error, timeout or throttle). */
+  staleHits: number;
+  /** Factory runs started (foreground and background). */
+  loads: number;
+  /** Factory runs that threw or rejected. */
+  loadErrors: number;
+  /** Entries evicted to respect `maxSize`. */
+  evictions: number;
+}
+
+/** What `warmup()` did: the keys it stored and the ones whose loader failed. */
+export interface WarmupResult {
+  loaded: string[];
+  failed: Array<{ key: string; error: unknown }>;
+}
+
+/** What a scope needs from its cache. @internal */
+export interface ScopeHost {
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly onListenerError: (error: unknown) => void;
+}
+
+/** A load in progress; callers that miss on the same key join it. @internal */
+interface Flight<V> {
+  readonly promise: Promise<V>;
+  /** Set when the key is written, removed or invalidated while loading: the result is returned, not stored. */
+  discard: boolean;
+}
+
+/** How a read invokes its loader without allocating a closure on the hit path. @internal */
+export type Invoke<V, A, B> = (a: A, b: B) => V | PromiseLike<V>;
+/** Computes the tags of a value loaded for a call. @internal */
+export type TagsOf<B> = ((b: B) => readonly string[]) | null;
+
+const callLoader = <V>(loader: () => V | PromiseLike<V>): V | PromiseLike<V> => loader();
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
+/**
+ * A named partition of a {@link Cache}: its own exact LRU of at most `maxSize` entries, its own
+ * options (inherited from the cache where omitted), its own stats. Get one with `cache.scope(name)`;
+ * every function wrapped by `cache.cached()` has one too.
+ *
+ * Keys passed to a scope's methods are local to it; the scope's `keyPrefix` (if any) is prepended to
+ * form the full key seen in events, in `cache.delete()` and by shared stores.
+ *
+ * All operations return promises, so that a shared store (L2) can sit behind them.
+ */
+export class CacheScope<V = unknown> {
+  /** The scope's name (unique within its cache). */
+  readonly name: string;
+  /** Prepended with `:` to local keys to form full keys; `''` for none. */
+  readonly keyPrefix: string;
+  /** The exact bound on the number of entries. */
+  readonly maxSize: number;
+
+  /** @internal the resolved options of this scope */
+  readonly policy: Policy;
+  readonly #host: ScopeHost;
+  readonly #bus: EventBus;
+  readonly #l1: BoundedLru<CacheEntry<V>>;
+  readonly #flights = new Map<string, Flight<V>>();
+  readonly #tagIndex = new Map<string, Set<string>>();
+
+  #hits = 0;
+  #misses = 0;
+  #staleHits = 0;
+  #loads = 0;
+  #loadErrors = 0;
+  #evictions = 0;
+
+  /** @internal use `cache.scope()` */
+  constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string) {
+    this.#host = host;
+    this.name = name;
+    this.policy = policy;
+    this.maxSize = maxSize;
+    this.keyPrefix = keyPrefix;
+    this.#bus = new EventBus(host.onListenerError);
+    this.#l1 = new BoundedLru<CacheEntry<V>>(maxSize, (key, entry) => {
+      this.#unindex(key, entry.tags);
+      this.#evictions++;
+      if (this.#listening()) this.#emit(cacheEvent.CACHE_EVICTION(this.name, this.fullKey(key), this.#host.clock.now()));
+    });
+  }
+
+  /** The full key of a local key: `keyPrefix:key`, or the key itself without a prefix. */
+  fullKey(key: string): string {
+    return this.keyPrefix === '' ? key : `${this.keyPrefix}:${key}`;
+  }
+
+  /** Listens to this scope's events (`'*'` for all). Returns a function that unsubscribes. */
+  on<K extends CacheEventName>(type: K | '*', listener: (event: CacheEventMap[K]) => void): () => void {
+    return this.#bus.on(type, listener);
+  }
+
+  /**
+   * The value for `key`, loading it with `loader` on a miss. Concurrent misses on one key run the
+   * loader once and share its result or its error (single-flight). On a loader error or timeout, a
+   * stale value inside its fail-safe window is served instead.
+   *
+   * @example
+   * const user = await users.getOrSet(`user:${id}`, () => db.users.find(id), { ttl: '1m' });
+   */
+  getOrSet(key: string, loader: () => V | PromiseLike<V>, options?: LoadOptions<V>): Promise<V> {
+    try {
+      checkKey(key);
+      if (typeof loader !== 'function') {
+        throw new TypeError(`the loader of \`getOrSet\` must be a function, got ${describe(loader)}`);
+      }
+      const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+      return this.read(key, policy, false, callLoader, loader, undefined, null);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The one read path (getOrSet, cached functions, batch loads). Hit: fresh value, and past
+   * `refreshAhead` one background refresh. Miss: join the running load or start one, guarded by
+   * fail-safe and timeouts when they apply.
+   * @internal
+   */
+  read<A, B>(
+    key: string,
+    policy: Policy,
+    force: boolean,
+    invoke: Invoke<V, A, B>,
+    a: A,
+    b: B,
+    tagsOf: TagsOf<B>,
+  ): Promise<V> {
+    const now = this.#host.clock.now();
+    let stale: CacheEntry<V> | undefined;
+    if (!force) {
+      const entry = this.#l1.get(key);
+      if (entry !== undefined) {
+        if (now < entry.freshUntil) {
+          this.#hits++;
+          if (this.#listening()) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now));
+          if (now >= entry.refreshAt && !this.#flights.has(key)) {
+            this.#load(key, policy, invoke, a, b, tagsOf, true);
+          }
+          return Promise.resolve(entry.value);
+        }
+        if (now < entry.throttledUntil) {
+          this.#staleHits++;
+          this.#misses++;
+          if (this.#listening()) {
+            this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, this.fullKey(key), now, 'throttle'));
+          }
+          return Promise.resolve(entry.value);
+        }
+        if (now < entry.staleUntil) stale = entry;
+        else this.#drop(key, entry);
+      }
+    }
+    this.#misses++;
+    if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
+    const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false);
+    if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise;
+    return this.#guard(key, flight.promise, stale, policy, now);
+  }
+
+  /** Fresh value for `key`, or `undefined`. Counts a hit or a miss; never returns a stale value. */
+  get(key: string): Promise<V | undefined> {
+    try {
+      return Promise.resolve(this.getSync(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** @internal the synchronous L1 read behind `get()` and `ResultCache` */
+  getSync(key: string): V | undefined {
+    checkKey(key);
+    const entry = this.#fresh(key, true);
+    if (entry === undefined) {
+      this.#misses++;
+      if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), this.#host.clock.now()));
+      return undefined;
+    }
+    this.#hits++;
+    if (this.#listening()) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), this.#host.clock.now()));
+    return entry.value;
+  }
+
+  /** Fresh values for `keys`, in order (`undefined` where there is none). */
+  getMany(keys: readonly string[]): Promise<Array<V | undefined>> {
+    try {
+      if (!Array.isArray(keys)) throw new TypeError(`\`getMany\` takes an array of keys, got ${describe(keys)}`);
+      return Promise.resolve(keys.map((key) => this.getSync(key)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Stores a value. `options` apply to this entry only (per-key TTL): `set(k, v, { ttl: '1h' })`,
+   * `set(k, v, { ttl: null })` for no expiry. A load of the same key in progress will not overwrite it.
+   */
+  set(key: string, value: V, options?: EntryOptions<V>): Promise<void> {
+    try {
+      this.setSync(key, value, options);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** @internal the synchronous L1 write behind `set()` and `ResultCache` */
+  setSync(key: string, value: V, options?: EntryOptions<V>): void {
+    checkKey(key);
+    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    this.#discardFlight(key);
+    this.#store(key, value, policy, NO_TAGS);
+  }
+
+  /** Stores several values with the same options. */
+  setMany(entries: Iterable<readonly [string, V]>, options?: EntryOptions<V>): Promise<void> {
+    try {
+      const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+      const list = [...entries];
+      for (const pair of list) {
+        if (!Array.isArray(pair) || pair.length !== 2) {
+          throw new TypeError(`\`setMany\` takes [key, value] pairs, got ${describe(pair)}`);
+        }
+        checkKey(pair[0]);
+      }
+      for (const [key, value] of list) {
+        this.#discardFlight(key);
+        this.#store(key, value, policy, NO_TAGS);
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** True when `key` has a fresh value. Does not count as a hit or a miss, nor touch recency. */
+  has(key: string): Promise<boolean> {
+    try {
+      checkKey(key);
+      return Promise.resolve(this.#fresh(key, false) !== undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes `key` (fresh or stale). Resolves to whether there was an entry. */
+  remove(key: string): Promise<boolean> {
+    try {
+      return Promise.resolve(this.removeSync(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** @internal */
+  removeSync(key: string): boolean {
+    checkKey(key);
+    this.#discardFlight(key);
+    const entry = this.#l1.peek(key);
+    if (entry === undefined) return false;
+    this.#drop(key, entry);
+    return true;
+  }
+
+  /** Returns the fresh value of `key` and removes the entry (pop). */
+  getDelete(key: string): Promise<V | undefined> {
+    try {
+      const value = this.getSync(key);
+      this.removeSync(key);
+      return Promise.resolve(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Stores `value` only when `key` has no fresh value. Resolves to whether it was stored. */
+  setIfAbsent(key: string, value: V, options?: EntryOptions<V>): Promise<boolean> {
+    try {
+      checkKey(key);
+      if (this.#fresh(key, false) !== undefined) return Promise.resolve(false);
+      this.setSync(key, value, options);
+      return Promise.resolve(true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Adds `by` to the number stored at `key` (an absent key counts as 0) and resolves to the new value.
+   * An existing entry keeps its expiry; a new one gets the scope's TTL (or `options`). Rejects with a
+   * `TypeError` when the stored value is not a number.
+   */
+  incr(key: string, by = 1, options?: EntryOptions<V>): Promise<number> {
+    try {
+      checkKey(key);
+      if (typeof by !== 'number' || !Number.isFinite(by)) {
+        throw new TypeError(`\`incr\` takes a finite number to add, got ${describe(by)}`);
+      }
+      const entry = this.#fresh(key, false);
+      if (entry === undefined) {
+        this.setSync(key, by as V, options);
+        return Promise.resolve(by);
+      }
+      if (typeof entry.value !== 'number') {
+        throw new TypeError(`\`incr\` needs a number at \`${this.fullKey(key)}\`, found ${describe(entry.value)}`);
+      }
+      const next = entry.value + by;
+      this.#discardFlight(key);
+      this.#write(key, new CacheEntry(next as V, entry.freshUntil, entry.staleUntil, entry.refreshAt, entry.tags));
+      return Promise.resolve(next);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes every key starting with `prefix` (local keys). Resolves to how many were removed. */
+  deleteByPrefix(prefix: string): Promise<number> {
+    try {
+      if (typeof prefix !== 'string') {
+        throw new TypeError(`\`deleteByPrefix\` takes a string, got ${describe(prefix)}`);
+      }
+      let removed = 0;
+      for (const key of [...this.#l1.keys()]) {
+        if (key.startsWith(prefix) && this.removeSync(key)) removed++;
+      }
+      for (const key of this.#flights.keys()) if (key.startsWith(prefix)) this.#discardFlight(key);
+      return Promise.resolve(removed);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes every entry of the scope. Loads in progress will not store their results. */
+  clear(): Promise<void> {
+    for (const flight of this.#flights.values()) flight.discard = true;
+    this.#l1.clear();
+    this.#tagIndex.clear();
+    return Promise.resolve();
+  }
+
+  /**
+   * Loads keys ahead of traffic (cold starts): runs every loader at once and stores each result,
+   * replacing what was cached. A failing loader does not stop the others: it is listed in `failed`.
+   *
+   * @example
+   * await config.warmup({ 'config:app': loadAppConfig, 'feature-flags': loadFlags });
+   */
+  async warmup(loaders: Record<string, () => V | PromiseLike<V>>, options?: LoadOptions<V>): Promise<WarmupResult> {
+    if (typeof loaders !== 'object' || loaders === null) {
+      throw new TypeError(`\`warmup\` takes an object of { key: loader }, got ${describe(loaders)}`);
+    }
+    const entries = Object.entries(loaders);
+    for (const [key, loader] of entries) {
+      if (typeof loader !== 'function') {
+        throw new TypeError(`the warmup loader for \`${key}\` must be a function, got ${describe(loader)}`);
+      }
+    }
+    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const result: WarmupResult = { loaded: [], failed: [] };
+    await Promise.all(
+      entries.map(([key, loader]) =>
+        this.read(key, policy, true, callLoader, loader, undefined, null).then(
+          () => void result.loaded.push(key),
+          (error: unknown) => void result.failed.push({ key, error }),
+        ),
+      ),
+    );
+    return result;
+  }
+
+  /**
+   * A DataLoader-style loader over this scope: `load(key)` calls made within `windowMs` (or until
+   * `maxBatchSize` keys) are answered by one call of `batchFn`; keys with a fresh value never reach it.
+   *
+   * @example
+   * const users = cache.scope('users').batchLoader(async (ids: string[]) => db.users.findMany(ids));
+   * const [a, b] = await Promise.all([users.load('1'), users.load('2')]); // one query
+   */
+  batchLoader(batchFn: BatchLoadFn<V>, options?: BatchLoaderOptions<V>): BatchLoader<V> {
+    return new BatchLoader(this, batchFn, options);
+  }
+
+  /** Loads in progress (0 once every load has settled). */
+  get pendingLoads(): number {
+    return this.#flights.size;
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.#l1.size;
+  }
+
+  /** Local keys, least recently used first. */
+  keys(): string[] {
+    return [...this.#l1.keys()];
+  }
+
+  /** This scope's counters. */
+  stats(): CacheStats {
+    const lookups = this.#hits + this.#misses;
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      hitRate: lookups === 0 ? 0 : this.#hits / lookups,
+      size: this.#l1.size,
+      maxSize: this.maxSize,
+      staleHits: this.#staleHits,
+      loads: this.#loads,
+      loadErrors: this.#loadErrors,
+      evictions: this.#evictions,
+    };
+  }
+
+  /** Sets every counter back to zero (entries stay). */
+  resetStats(): void {
+    this.#hits = this.#misses = this.#staleHits = this.#loads = this.#loadErrors = this.#evictions = 0;
+  }
+
+  /** @internal drops every entry carrying one of `tags`; returns how many */
+  dropTags(tags: readonly string[]): number {
+    let dropped = 0;
+    for (const tag of tags) {
+      const keys = this.#tagIndex.get(tag);
+      if (keys === undefined) continue;
+      for (const key of [...keys]) if (this.removeSync(key)) dropped++;
+    }
+    // A load in progress may carry one of these tags: its result must not be stored.
+    if (this.#flights.size > 0) for (const flight of this.#flights.values()) flight.discard = true;
+    return dropped;
+  }
+
+  /** @internal the local key of a full key, when it belongs to this scope's key space */
+  localKey(fullKey: string): string | undefined {
+    if (this.keyPrefix === '') return fullKey;
+    const head = `${this.keyPrefix}:`;
+    return fullKey.startsWith(head) ? fullKey.slice(head.length) : undefined;
+  }
+
+  #fresh(key: string, touch: boolean): CacheEntry<V> | undefined {
+    const entry = touch ? this.#l1.get(key) : this.#l1.peek(key);
+    if (entry === undefined) return undefined;
+    const now = this.#host.clock.now();
+    if (now < entry.freshUntil) return entry;
+    if (now >= entry.staleUntil) this.#drop(key, entry);
+    return undefined;
+  }
+
+  #load<A, B>(
+    key: string,
+    policy: Policy,
+    invoke: Invoke<V, A, B>,
+    a: A,
+    b: B,
+    tagsOf: TagsOf<B>,
+    background: boolean,
+  ): Flight<V> {
+    const clock = this.#host.clock;
+    const started = clock.now();
+    this.#loads++;
+    // A forced reload supersedes a load already running: only the newest may store its result.
+    this.#discardFlight(key);
+    let result: Promise<V>;
+    try {
+      result = Promise.resolve(invoke(a, b));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const flight: Flight<V> = {
+      discard: false,
+      promise: result.then(
+        (value) => {
+          if (!flight.discard) {
+            this.#store(key, value, policy, tagsOf === null ? NO_TAGS : tagsOf(b));
+            if (background && this.#listening()) {
+              const now = clock.now();
+              this.#emit(cacheEvent.CACHE_REFRESH(this.name, this.fullKey(key), now, now - started));
+            }
+          }
+          return value;
+        },
+        (error: unknown) => {
+          const now = clock.now();
+          this.#loadErrors++;
+          if (this.#listening()) {
+            this.#emit(cacheEvent.CACHE_LOAD_ERROR(this.name, this.fullKey(key), now, now - started, error, background));
+          }
+          const entry = this.#l1.peek(key);
+          if (entry !== undefined && now >= entry.freshUntil && now < entry.staleUntil) {
+            entry.throttledUntil = Math.min(now + policy.failSafeThrottle, entry.staleUntil);
+          }
+          throw error;
+        },
+      ),
+    };
+    this.#flights.set(key, flight);
+    const settle = () => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
+    flight.promise.then(settle, settle);
+    return flight;
+  }
+
+  /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
+  #guard(key: string, load: Promise<V>, stale: CacheEntry<V> | undefined, policy: Policy, started: number): Promise<V> {
+    const clock = this.#host.clock;
+    return new Promise<V>((resolve, reject) => {
+      let done = false;
+      let soft: ReturnType<typeof setTimeout> | undefined;
+      let hard: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        if (soft !== undefined) clearTimeout(soft);
+        if (hard !== undefined) clearTimeout(hard);
+        return true;
+      };
+      const serveStale = (entry: CacheEntry<V>, reason: StaleReason, error?: unknown) => {
+        this.#staleHits++;
+        if (this.#listening()) {
+          this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, this.fullKey(key), clock.now(), reason, error));
+        }
+        resolve(entry.value);
+      };
+      const timedOut = (timeout: 'soft' | 'hard') => {
+        const now = clock.now();
+        if (this.#listening()) {
+          this.#emit(cacheEvent.CACHE_TIMEOUT(this.name, this.fullKey(key), now, now - started, timeout));
+        }
+      };
+      load.then(
+        (value) => {
+          if (finish()) resolve(value);
+        },
+        (error: unknown) => {
+          if (!finish()) return;
+          if (stale !== undefined && clock.now() < stale.staleUntil) serveStale(stale, 'error', error);
+          else reject(error);
+        },
+      );
+      if (stale !== undefined && policy.softTimeout !== Number.POSITIVE_INFINITY) {
+        soft = setTimeout(() => {
+          if (!finish()) return;
+          timedOut('soft');
+          serveStale(stale, 'soft-timeout');
+        }, policy.softTimeout);
+      }
+      if (policy.hardTimeout !== Number.POSITIVE_INFINITY) {
+        hard = setTimeout(() => {
+          if (!finish()) return;
+          timedOut('hard');
+          if (stale !== undefined) serveStale(stale, 'hard-timeout');
+          else reject(new CacheTimeoutError(this.fullKey(key), this.name, policy.hardTimeout));
+        }, policy.hardTimeout);
+      }
+    });
+  }
+
+  #store(key: string, value: V, policy: Policy, callTags: readonly string[]): void {
+    if (value === null || value === undefined) {
+      if (!policy.cacheNullish) return;
+    }
+    if (policy.shouldCache !== null && !policy.shouldCache(value)) return;
+    const now = this.#host.clock.now();
+    const ttl = ttlFor(policy, value);
+    const freshUntil =
+      ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.random() * policy.jitter : 0);
+    const refreshAt =
+      policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
+    const tags =
+      callTags.length === 0 ? policy.tags : policy.tags.length === 0 ? callTags : [...new Set([...policy.tags, ...callTags])];
+    this.#write(key, new CacheEntry(value, freshUntil, freshUntil + policy.failSafe, refreshAt, tags));
+  }
+
+  #write(key: string, entry: CacheEntry<V>): void {
+    const previous = this.#l1.peek(key);
+    if (previous !== undefined && previous.tags.length > 0) this.#unindex(key, previous.tags);
+    this.#l1.set(key, entry);
+    for (const tag of entry.tags) {
+      let keys = this.#tagIndex.get(tag);
+      if (keys === undefined) this.#tagIndex.set(tag, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  #drop(key: string, entry: CacheEntry<V>): void {
+    this.#l1.delete(key);
+    if (entry.tags.length > 0) this.#unindex(key, entry.tags);
+  }
+
+  #unindex(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      const keys = this.#tagIndex.get(tag);
+      if (keys === undefined) continue;
+      keys.delete(key);
+      if (keys.size === 0) this.#tagIndex.delete(tag);
+    }
+  }
+
+  #discardFlight(key: string): void {
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) flight.discard = true;
+  }
+
+  #listening(): boolean {
+    return this.#bus.active || this.#host.bus.active;
+  }
+
+  #emit(event: CacheEvent): void {
+    if (this.#bus.active) this.#bus.emit(event);
+    if (this.#host.bus.active) this.#host.bus.emit(event);
+  }
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') {
+    throw new TypeError(`a cache key must be a string, got ${describe(key)}: use makeKey(...parts) to build one`);
+  }
+}

@@ -1,0 +1,175 @@
+import type { CacheScope, TagsOf } from './CacheScope';
+import { deriveKey } from './keys/deriveKey';
+import { compileTemplate, isTemplate } from './keys/keyTemplate';
+import type { ScopeOptions } from './options/CacheOptions';
+import { describe } from './options/duration';
+import { resolvePolicy } from './options/resolveOptions';
+import type { Policy } from './options/resolveOptions';
+
+/** Options of `cache.cached(fn, options)`: the scope's options, plus how keys and tags are made. */
+export interface CachedOptions<A extends unknown[] = unknown[], R = unknown> extends Omit<ScopeOptions<R>, 'tags'> {
+  /**
+   * The key of a call. Omitted: derived from the arguments (type-safe, stable across object key order),
+   * prefixed with the scope's name. A template such as `'user:{userId}'` is filled from the call's
+   * object argument (or `'{0}'` positionally); a function receives the arguments.
+   * @example { key: 'user:{userId}' }
+   * @example { key: (id: number, lang: string) => `product:${id}:${lang}` }
+   */
+  key?: string | ((...args: A) => string);
+  /**
+   * How many leading arguments are left out of derived keys (a context, a connection, a logger).
+   * @default 0
+   */
+  skipArgs?: number;
+  /**
+   * Tags of every value stored by this function: templates filled like `key`, or a function of the
+   * arguments. With a string `key` and no `tags`, each entry is tagged with its own key, so
+   * `invalidateTags(['user:1'])` drops what `key: 'user:{userId}'` stored for user 1.
+   * @example { key: 'user:{userId}:profile', tags: ['user:{userId}'] }
+   */
+  tags?: readonly string[] | ((...args: A) => readonly string[]);
+  /** The name of the function's own scope (made unique in the cache). @default fn.name */
+  name?: string;
+  /**
+   * Share an existing scope (its LRU, stats and options) instead of creating one. Load options given
+   * here still apply to this function's calls.
+   */
+  scope?: CacheScope<R>;
+}
+
+/** A function wrapped by `cache.cached()`: same parameters, a promise of the same result. */
+export interface CachedFunction<A extends unknown[], R> {
+  (...args: A): Promise<R>;
+  /** The scope holding this function's entries: its stats, `clear()`, `keys()`, events. */
+  readonly scope: CacheScope<R>;
+  /** The full key a call with these arguments uses. */
+  keyFor(...args: A): string;
+  /** Runs the function even when a fresh value is cached (force refresh), stores and returns its result. */
+  refresh(...args: A): Promise<R>;
+  /** Removes the entry a call with these arguments uses. Resolves to whether there was one. */
+  invalidate(...args: A): Promise<boolean>;
+}
+
+/** Creates the scope of a cached function. @internal */
+export type ScopeFactory = <R>(name: string, options: ScopeOptions<R>, prefixWithName: boolean) => CacheScope<R>;
+
+/** @internal the implementation of `cache.cached()` */
+export function createCached<A extends unknown[], R>(
+  fn: (...args: A) => R | PromiseLike<R>,
+  options: CachedOptions<A, R>,
+  newScope: ScopeFactory,
+): CachedFunction<A, R> {
+  if (typeof fn !== 'function') throw new TypeError(`\`cached\` wraps a function, got ${describe(fn)}`);
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`the options of \`cached\` must be an object, got ${describe(options)}`);
+  }
+  const { key, skipArgs = 0, tags, name, scope: shared, ...scopeOptions } = options;
+  const fnName = fn.name || 'anonymous function';
+  if (!Number.isInteger(skipArgs) || skipArgs < 0) {
+    throw new RangeError(`\`skipArgs\` must be a non-negative integer, got ${describe(skipArgs)}`);
+  }
+
+  let scope: CacheScope<R>;
+  let policy: Policy;
+  if (shared !== undefined) {
+    for (const option of ['maxSize', 'keyPrefix', 'onEvent'] as const) {
+      if (scopeOptions[option] !== undefined) {
+        throw new TypeError(`\`${option}\` belongs to the shared scope \`${shared.name}\`: set it where the scope is created`);
+      }
+    }
+    scope = shared;
+    policy = resolvePolicy(shared.policy, scopeOptions);
+  } else {
+    // Derived keys look alike across functions (`#42`), so by default they live under the scope's name.
+    scope = newScope<R>(name ?? (fn.name || 'cached'), scopeOptions, key === undefined);
+    policy = scope.policy;
+  }
+
+  const keyOf = localKeyOf(key, skipArgs, fnName);
+  const tagsOf = tagsOfCall(tags, key, scope);
+  const invoke = (thisArg: unknown, args: A) => fn.apply(thisArg, args);
+
+  const wrapped = function (this: unknown, ...args: A): Promise<R> {
+    let local: string;
+    try {
+      local = keyOf(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return scope.read(local, policy, false, invoke, this, args, tagsOf);
+  } as CachedFunction<A, R>;
+
+  Object.defineProperties(wrapped, {
+    name: { value: fn.name },
+    length: { value: fn.length },
+    scope: { value: scope, enumerable: true },
+    keyFor: { value: (...args: A) => scope.fullKey(keyOf(args)) },
+    refresh: {
+      value: function (this: unknown, ...args: A): Promise<R> {
+        try {
+          return scope.read(keyOf(args), policy, true, invoke, this, args, tagsOf);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    },
+    invalidate: {
+      value: (...args: A): Promise<boolean> => {
+        try {
+          return scope.remove(keyOf(args));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    },
+  });
+  return wrapped;
+}
+
+function localKeyOf<A extends unknown[]>(
+  key: CachedOptions<A>['key'],
+  skipArgs: number,
+  fnName: string,
+): (args: A) => string {
+  if (key === undefined) return (args) => deriveKey(args, skipArgs, fnName);
+  if (typeof key === 'string') {
+    const fill = compileTemplate(key, `key template of ${fnName}`);
+    return (args) => fill(args);
+  }
+  if (typeof key === 'function') {
+    return (args) => {
+      const made: unknown = key(...args);
+      if (typeof made !== 'string' || made === '') {
+        throw new TypeError(`the \`key\` function of ${fnName} must return a non-empty string, got ${describe(made)}`);
+      }
+      return made;
+    };
+  }
+  throw new TypeError(`\`key\` must be a template string or a function of the arguments, got ${describe(key)}`);
+}
+
+function tagsOfCall<A extends unknown[], R>(
+  tags: CachedOptions<A>['tags'],
+  key: CachedOptions<A>['key'],
+  scope: CacheScope<R>,
+): TagsOf<A> {
+  if (tags === undefined) {
+    if (typeof key !== 'string') return null;
+    const fill = compileTemplate(key);
+    return (args) => [scope.fullKey(fill(args))];
+  }
+  if (typeof tags === 'function') {
+    return (args) => {
+      const made: unknown = tags(...args);
+      if (!Array.isArray(made) || made.some((t) => typeof t !== 'string' || t === '')) {
+        throw new TypeError(`the \`tags\` function must return an array of non-empty strings, got ${describe(made)}`);
+      }
+      return made as string[];
+    };
+  }
+  if (!Array.isArray(tags)) {
+    throw new TypeError(`\`tags\` must be an array of tag templates or a function, got ${describe(tags)}`);
+  }
+  const fills = tags.map((t) => (isTemplate(t) ? compileTemplate(t, 'tag template') : () => t));
+  return (args) => fills.map((fill) => fill(args));
+}

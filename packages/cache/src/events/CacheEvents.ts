@@ -1,0 +1,75 @@
+/**
+ * The cache's events. Each event type is built by one constructor below; the event union, the map
+ * from type to payload and the `CacheEventType` constants are all derived from these constructors,
+ * so names and payloads cannot drift apart.
+ */
+
+/** Why a stale value was served instead of a fresh one. */
+export type StaleReason = 'error' | 'soft-timeout' | 'hard-timeout' | 'throttle';
+
+const constructors = {
+  /** A fresh value was found in memory and returned. */
+  CACHE_HIT: (scope: string, key: string, at: number) => ({ type: 'CACHE_HIT' as const, scope, key, at }),
+  /** No fresh value: the factory runs (or the call joins one already running). */
+  CACHE_MISS: (scope: string, key: string, at: number) => ({ type: 'CACHE_MISS' as const, scope, key, at }),
+  /** A stale value (inside its fail-safe window) was served because the factory failed or was too slow. */
+  CACHE_STALE_HIT: (scope: string, key: string, at: number, reason: StaleReason, error?: unknown) => ({
+    type: 'CACHE_STALE_HIT' as const,
+    scope,
+    key,
+    at,
+    reason,
+    error,
+  }),
+  /** A background refresh (refresh-ahead, or a factory that outlived its timeout) stored a new value. */
+  CACHE_REFRESH: (scope: string, key: string, at: number, durationMs: number) => ({
+    type: 'CACHE_REFRESH' as const,
+    scope,
+    key,
+    at,
+    durationMs,
+  }),
+  /** The least recently used entry left the scope to make room (`maxSize`). */
+  CACHE_EVICTION: (scope: string, key: string, at: number) => ({ type: 'CACHE_EVICTION' as const, scope, key, at }),
+  /** The factory threw or rejected. `background` is true when no caller was waiting for it. */
+  CACHE_LOAD_ERROR: (scope: string, key: string, at: number, durationMs: number, error: unknown, background: boolean) => ({
+    type: 'CACHE_LOAD_ERROR' as const,
+    scope,
+    key,
+    at,
+    durationMs,
+    error,
+    background,
+  }),
+  /** A caller stopped waiting for the factory after `softTimeout` or `hardTimeout`. */
+  CACHE_TIMEOUT: (scope: string, key: string, at: number, durationMs: number, timeout: 'soft' | 'hard') => ({
+    type: 'CACHE_TIMEOUT' as const,
+    scope,
+    key,
+    at,
+    durationMs,
+    timeout,
+  }),
+};
+
+/** Builds events; used by the cache, exported for layers that re-emit cache events. */
+export const cacheEvent = constructors;
+
+type Constructors = typeof constructors;
+
+/** Every event the cache emits. Switch on `type` to narrow. */
+export type CacheEvent = { [K in keyof Constructors]: ReturnType<Constructors[K]> }[keyof Constructors];
+
+/** Event type → event payload. */
+export type CacheEventMap = { [K in keyof Constructors]: ReturnType<Constructors[K]> };
+
+/** The names of the cache's events. */
+export type CacheEventName = keyof CacheEventMap;
+
+/** `CacheEventType.CACHE_HIT === 'CACHE_HIT'`, and so on for every event. */
+export const CacheEventType = Object.freeze(
+  Object.fromEntries(Object.keys(constructors).map((k) => [k, k])) as { [K in CacheEventName]: K },
+);
+
+/** A listener of every cache event. */
+export type CacheEventListener = (event: CacheEvent) => void;

@@ -1,0 +1,80 @@
+import type { CachedFunction, CachedOptions } from './cached';
+import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
+import { describe } from './options/duration';
+
+/** Options of `resource.cached()`: those of `cache.cached()`, plus the suffix that names the view. */
+export interface ResourceReadOptions<A extends unknown[], R> extends CachedOptions<A, R> {
+  /** Names this view of the entity: `suffix: 'profile'` keys entries `user:profile:<id>`. */
+  suffix?: string;
+}
+
+/** What a resource needs from its cache. @internal */
+export interface ResourceHost {
+  cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, options: CachedOptions<A, Awaited<R>>): CachedFunction<A, Awaited<R>>;
+  invalidating<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options: InvalidatingOptions<A, Awaited<R>>,
+  ): InvalidatingFunction<A, Awaited<R>>;
+}
+
+/**
+ * Entity-based caching with standard keys and tags (see `cache.resource('user', 'userId')`): readers
+ * are keyed `user:<suffix>:<id>` and tagged `user:<id>`; a writer invalidates every reader of that id.
+ * The id is read from the call's object argument field (`'userId'`), or by position (`0`).
+ *
+ * @example
+ * const user = cache.resource('user', 'userId');
+ * const getProfile = user.cached(({ userId }: { userId: number }) => db.profile(userId), { suffix: 'profile' });
+ * const updateUser = user.invalidating((input: { userId: number; name: string }) => db.update(input));
+ */
+export class Resource {
+  /** The entity name, first segment of every key and tag. */
+  readonly entity: string;
+  readonly #id: string;
+  readonly #host: ResourceHost;
+
+  /** @internal use `cache.resource()` */
+  constructor(host: ResourceHost, entity: string, idField: string | number) {
+    if (typeof entity !== 'string' || entity === '' || /[{}]/.test(entity)) {
+      throw new TypeError(`a resource name must be a non-empty string without braces, got ${describe(entity)}`);
+    }
+    if (!((typeof idField === 'string' && /^[^{}]+$/.test(idField)) || (Number.isInteger(idField) && (idField as number) >= 0))) {
+      throw new TypeError(`a resource id must be a field name or an argument position, got ${describe(idField)}`);
+    }
+    this.#host = host;
+    this.entity = entity;
+    this.#id = `{${idField}}`;
+  }
+
+  /** The tag every entry of the entity with this id carries: `user:42`. */
+  tag(id: string | number): string {
+    return `${this.entity}:${id}`;
+  }
+
+  /** A cached reader keyed `entity:suffix:{id}` (or `entity:{id}`) and tagged `entity:{id}`. */
+  cached<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options: ResourceReadOptions<A, Awaited<R>> = {},
+  ): CachedFunction<A, Awaited<R>> {
+    const { suffix, ...rest } = options;
+    if (suffix !== undefined && (typeof suffix !== 'string' || suffix === '')) {
+      throw new TypeError(`\`suffix\` must be a non-empty string, got ${describe(suffix)}`);
+    }
+    const key = suffix === undefined ? `${this.entity}:${this.#id}` : `${this.entity}:${suffix}:${this.#id}`;
+    const tagTemplate = `${this.entity}:${this.#id}`;
+    const tags = rest.tags === undefined ? [tagTemplate] : rest.tags;
+    return this.#host.cached(fn, { key, ...rest, tags, name: rest.name ?? key });
+  }
+
+  /** A writer that, after it succeeds, invalidates every reader of the entity with the call's id. */
+  invalidating<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options: InvalidatingOptions<A, Awaited<R>> = {},
+  ): InvalidatingFunction<A, Awaited<R>> {
+    if (typeof options.tags === 'function') {
+      throw new TypeError('a resource writer always invalidates its own tag: give extra `tags` as templates, not a function');
+    }
+    const tags = [`${this.entity}:${this.#id}`, ...(options.tags ?? [])];
+    return this.#host.invalidating(fn, { ...options, tags });
+  }
+}
