@@ -1,0 +1,85 @@
+import { Cache } from './Cache';
+
+describe('Cache', () => {
+  it('returns the same scope by name, and refuses a second set of options', () => {
+    const cache = new Cache();
+    const users = cache.scope('users', { ttl: '30s' });
+    expect(cache.scope('users')).toBe(users);
+    expect(() => cache.scope('users', { ttl: '1m' })).toThrow(/scope `users` already exists/);
+    expect(cache.scopeNames).toEqual(['users']);
+  });
+
+  it('rejects bad options at construction, naming the option', () => {
+    expect(() => new Cache({ maxSize: 0 })).toThrow(/`maxSize` must be a positive integer or Infinity, got 0/);
+    expect(() => new Cache({ ttl: -1 })).toThrow(RangeError);
+    expect(() => new Cache({ ttl: '5 parsecs' })).toThrow(TypeError);
+    expect(() => new Cache({ clock: {} as never })).toThrow(/`clock` must be an object with a now\(\) method/);
+    expect(() => new Cache({ prefix: '' })).toThrow(/`prefix` must be a non-empty string/);
+    expect(() => new Cache().scope('')).toThrow(/scope name must be a non-empty string/);
+    expect(() => new Cache().scope('s', { maxSize: -2 })).toThrow(RangeError);
+    expect(() => new Cache().scope('s', { keyPrefix: 3 as never })).toThrow(/`keyPrefix` must be a string/);
+  });
+
+  it('reads time from an injected clock', async () => {
+    let now = 1_000;
+    const cache = new Cache({ ttl: 100, clock: { now: () => now } });
+    const scope = cache.scope<number>('s');
+    await scope.set('k', 1);
+    now += 99;
+    expect(await scope.get('k')).toBe(1);
+    now += 1;
+    expect(await scope.get('k')).toBeUndefined();
+  });
+
+  it('deletes a full key from every scope whose key space holds it', async () => {
+    const cache = new Cache();
+    const plain = cache.scope('plain');
+    const products = cache.scope('products', { keyPrefix: 'products' });
+    await plain.set('products:1', 'a');
+    await products.set('1', 'b');
+    await products.set('2', 'c');
+    expect(await cache.delete('products:1')).toBe(true);
+    expect(await plain.has('products:1')).toBe(false);
+    expect(await products.has('1')).toBe(false);
+    expect(await products.has('2')).toBe(true);
+    expect(await cache.delete('nothing')).toBe(false);
+    await expect(cache.delete(1 as never)).rejects.toThrow(TypeError);
+  });
+
+  it('clears every scope', async () => {
+    const cache = new Cache();
+    await cache.scope('a').set('k', 1);
+    await cache.scope('b').set('k', 2);
+    await cache.clear();
+    expect(cache.stats().size).toBe(0);
+  });
+
+  it('adds up stats across scopes and lists each', async () => {
+    const cache = new Cache({ maxSize: 10 });
+    const a = cache.scope<number>('a');
+    const b = cache.scope<number>('b');
+    await a.getOrSet('x', async () => 1);
+    await a.getOrSet('x', async () => 1);
+    await b.getOrSet('y', async () => 2);
+    const stats = cache.stats();
+    expect(stats).toMatchObject({ hits: 1, misses: 2, hitRate: 1 / 3, size: 2, maxSize: 20, loads: 2 });
+    expect(stats.scopes.a).toMatchObject({ hits: 1, misses: 1 });
+    expect(stats.scopes.b).toMatchObject({ hits: 0, misses: 1 });
+  });
+
+  it('delivers every scope event to onEvent', async () => {
+    const seen: string[] = [];
+    const cache = new Cache({ onEvent: (e) => seen.push(`${e.scope}:${e.type}`) });
+    await cache.scope('a').get('k');
+    expect(seen).toEqual(['a:CACHE_MISS']);
+  });
+
+  it('names keys of shared stores with prefix and version', () => {
+    expect(new Cache().storageKey('user:1')).toBe('toolkit:v1:user:1');
+    expect(new Cache({ prefix: 'svc', version: 'v2' }).storageKey('user:1')).toBe('svc:v2:user:1');
+  });
+
+  it('rejects bad arguments of invalidateTags', async () => {
+    await expect(new Cache().invalidateTags('user:1' as never)).rejects.toThrow(/takes an array of tags/);
+  });
+});

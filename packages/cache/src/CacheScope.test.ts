@@ -1,0 +1,577 @@
+import { Cache } from './Cache';
+import { isCacheTimeoutError, CacheTimeoutError } from './errors/CacheTimeoutError';
+import { isCacheError } from './errors/CacheError';
+import { defer, recordEvents } from '../test/defer';
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+describe('getOrSet', () => {
+  it('runs the loader on a miss and answers later calls from the cache', async () => {
+    const scope = new Cache().scope<string>('users');
+    const loader = jest.fn(async () => 'ann');
+    expect(await scope.getOrSet('user:1', loader)).toBe('ann');
+    expect(await scope.getOrSet('user:1', loader)).toBe('ann');
+    expect(loader).toHaveBeenCalledTimes(1);
+    expect(scope.stats()).toMatchObject({ hits: 1, misses: 1, loads: 1, size: 1 });
+  });
+
+  it('runs the loader once for 1,000 concurrent callers of a cold key, and leaks nothing', async () => {
+    const scope = new Cache().scope<number>('hot');
+    const gate = defer<number>();
+    const loader = jest.fn(() => gate.promise);
+    const calls = Array.from({ length: 1000 }, () => scope.getOrSet('k', loader));
+    expect(scope.pendingLoads).toBe(1);
+    gate.resolve(7);
+    const results = await Promise.all(calls);
+    expect(loader).toHaveBeenCalledTimes(1);
+    expect(results.every((r) => r === 7)).toBe(true);
+    expect(scope.pendingLoads).toBe(0);
+    expect(scope.stats()).toMatchObject({ misses: 1000, loads: 1 });
+  });
+
+  it('shares a loader error with every joined caller, caches nothing, and lets the next call retry', async () => {
+    const scope = new Cache().scope<number>('s');
+    const gate = defer<number>();
+    let calls = 0;
+    const loader = () => (++calls === 1 ? gate.promise : Promise.resolve(2));
+    const waiting = [scope.getOrSet('k', loader), scope.getOrSet('k', loader), scope.getOrSet('k', loader)];
+    const boom = new Error('db down');
+    gate.reject(boom);
+    for (const p of waiting) await expect(p).rejects.toBe(boom);
+    expect(scope.pendingLoads).toBe(0);
+    expect(await scope.has('k')).toBe(false);
+    expect(await scope.getOrSet('k', loader)).toBe(2);
+    expect(calls).toBe(2);
+    expect(scope.stats().loadErrors).toBe(1);
+  });
+
+  it('turns a loader that throws synchronously into a rejection', async () => {
+    const scope = new Cache().scope('s');
+    await expect(
+      scope.getOrSet('k', () => {
+        throw new TypeError('bad');
+      }),
+    ).rejects.toThrow('bad');
+    expect(scope.pendingLoads).toBe(0);
+  });
+
+  it('rejects a non-string key and a non-function loader with a TypeError', async () => {
+    const scope = new Cache().scope('s');
+    await expect(scope.getOrSet(42 as never, () => 1)).rejects.toThrow(/a cache key must be a string, got 42.*makeKey/);
+    await expect(scope.getOrSet('k', 'nope' as never)).rejects.toThrow(/loader of `getOrSet` must be a function/);
+  });
+
+  it('applies per-call options over the scope', async () => {
+    const scope = new Cache({ ttl: '1m' }).scope<number>('s');
+    await scope.getOrSet('short', async () => 1, { ttl: '1s' });
+    await scope.getOrSet('long', async () => 2);
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(await scope.has('short')).toBe(false);
+    expect(await scope.has('long')).toBe(true);
+  });
+});
+
+describe('expiry', () => {
+  it('expires entries after their TTL', async () => {
+    const scope = new Cache({ ttl: '10s' }).scope<number>('s');
+    const loader = jest.fn(async () => 1);
+    await scope.getOrSet('k', loader);
+    await jest.advanceTimersByTimeAsync(9_999);
+    await scope.getOrSet('k', loader);
+    expect(loader).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await scope.getOrSet('k', loader);
+    expect(loader).toHaveBeenCalledTimes(2);
+  });
+
+  it.each([0, null, Number.POSITIVE_INFINITY])('never expires entries with ttl %p', async (ttl) => {
+    const scope = new Cache().scope<number>('s', { ttl });
+    const loader = jest.fn(async () => 1);
+    await scope.getOrSet('k', loader);
+    await jest.advanceTimersByTimeAsync(365 * 24 * 3600 * 1000);
+    await scope.getOrSet('k', loader);
+    expect(loader).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives each set its own TTL, and ttl null means no expiry', async () => {
+    const scope = new Cache({ ttl: '5m' }).scope<string>('s');
+    await scope.set('session', 'a', { ttl: '1h' });
+    await scope.set('temp', 'b', { ttl: '1m' });
+    await scope.set('forever', 'c', { ttl: null });
+    await scope.set('default', 'd');
+    await jest.advanceTimersByTimeAsync(2 * 60_000);
+    expect(await scope.getMany(['session', 'temp', 'forever', 'default'])).toEqual(['a', undefined, 'c', 'd']);
+    await jest.advanceTimersByTimeAsync(60 * 60_000);
+    expect(await scope.getMany(['session', 'forever', 'default'])).toEqual([undefined, 'c', undefined]);
+  });
+
+  it('derives the TTL from the value when ttl is a function', async () => {
+    const scope = new Cache().scope<{ plan: string }>('s', { ttl: (v) => (v.plan === 'pro' ? '1h' : '1m') });
+    await scope.set('a', { plan: 'pro' });
+    await scope.set('b', { plan: 'free' });
+    await jest.advanceTimersByTimeAsync(2 * 60_000);
+    expect(await scope.has('a')).toBe(true);
+    expect(await scope.has('b')).toBe(false);
+  });
+
+  it('spreads expiries with jitter, within [ttl, ttl + jitter]', async () => {
+    const scope = new Cache().scope<number>('s', { ttl: '60s', jitter: '10s', maxSize: 500 });
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    await scope.setMany(keys.map((k, i) => [k, i] as const));
+    await jest.advanceTimersByTimeAsync(60_000 - 1);
+    expect((await scope.getMany(keys)).every((v) => v !== undefined)).toBe(true);
+    await jest.advanceTimersByTimeAsync(5_001);
+    const alive = (await scope.getMany(keys)).filter((v) => v !== undefined).length;
+    // Uniform jitter over 10 s: about half expire in the first 5 s. Generous bounds: 200 draws.
+    expect(alive).toBeGreaterThan(40);
+    expect(alive).toBeLessThan(160);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect((await scope.getMany(keys)).every((v) => v === undefined)).toBe(true);
+  });
+});
+
+describe('fail-safe', () => {
+  const options = { ttl: '1s', failSafe: '10s', failSafeThrottle: '2s' } as const;
+
+  it('serves the stale value after a factory error inside the window, and throws after it', async () => {
+    const cache = new Cache(options);
+    const events = recordEvents(cache);
+    const scope = cache.scope<string>('s');
+    await scope.getOrSet('k', async () => 'v1');
+    await jest.advanceTimersByTimeAsync(1_500);
+    const failing = jest.fn(async (): Promise<string> => {
+      throw new Error('backend down');
+    });
+    expect(await scope.getOrSet('k', failing)).toBe('v1');
+    expect(failing).toHaveBeenCalledTimes(1);
+    expect(events.filter((e) => e.type === 'CACHE_STALE_HIT').map((e) => e.reason)).toEqual(['error']);
+    expect(scope.stats()).toMatchObject({ staleHits: 1, loadErrors: 1 });
+
+    await jest.advanceTimersByTimeAsync(10_000); // past ttl + failSafe
+    await expect(scope.getOrSet('k', failing)).rejects.toThrow('backend down');
+  });
+
+  it('never serves a stale value on a plain hit', async () => {
+    const scope = new Cache(options).scope<string>('s');
+    await scope.getOrSet('k', async () => 'old');
+    await jest.advanceTimersByTimeAsync(1_500);
+    expect(await scope.get('k')).toBeUndefined();
+    expect(await scope.getOrSet('k', async () => 'new')).toBe('new');
+  });
+
+  it('waits failSafeThrottle before asking a failing factory again', async () => {
+    const cache = new Cache(options);
+    const events = recordEvents(cache);
+    const scope = cache.scope<string>('s');
+    await scope.getOrSet('k', async () => 'v1');
+    await jest.advanceTimersByTimeAsync(1_500);
+    const failing = jest.fn(async (): Promise<string> => {
+      throw new Error('down');
+    });
+    await scope.getOrSet('k', failing);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(await scope.getOrSet('k', failing)).toBe('v1');
+    expect(failing).toHaveBeenCalledTimes(1);
+    expect(events.at(-1)).toMatchObject({ type: 'CACHE_STALE_HIT', reason: 'throttle' });
+    await jest.advanceTimersByTimeAsync(1_001);
+    expect(await scope.getOrSet('k', failing)).toBe('v1');
+    expect(failing).toHaveBeenCalledTimes(2);
+    expect(await scope.getOrSet('k', async () => 'v2')).toBe('v1'); // throttled again after the 2nd failure
+    await jest.advanceTimersByTimeAsync(2_001);
+    expect(await scope.getOrSet('k', async () => 'v2')).toBe('v2');
+  });
+
+  it('throws without a stale value', async () => {
+    const scope = new Cache(options).scope<string>('s');
+    await expect(scope.getOrSet('k', () => Promise.reject(new Error('cold and down')))).rejects.toThrow('cold and down');
+  });
+});
+
+describe('timeouts', () => {
+  it('soft timeout answers with the stale value, then the factory refreshes the entry in the background', async () => {
+    const cache = new Cache({ ttl: '1s', failSafe: '1m', softTimeout: '100ms' });
+    const events = recordEvents(cache);
+    const scope = cache.scope<string>('s');
+    await scope.getOrSet('k', async () => 'old');
+    await jest.advanceTimersByTimeAsync(2_000);
+    const slow = defer<string>();
+    const answer = scope.getOrSet('k', () => slow.promise);
+    await jest.advanceTimersByTimeAsync(100);
+    await expect(answer).resolves.toBe('old');
+    expect(events.some((e) => e.type === 'CACHE_TIMEOUT' && e.timeout === 'soft')).toBe(true);
+    expect(await scope.get('k')).toBeUndefined(); // still stale: never served on a plain read
+    slow.resolve('new');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await scope.get('k')).toBe('new');
+  });
+
+  it('soft timeout without a stale value keeps waiting for the factory', async () => {
+    const scope = new Cache({ softTimeout: '100ms' }).scope<string>('s');
+    const slow = defer<string>();
+    let settled = false;
+    const answer = scope.getOrSet('k', () => slow.promise).then((v) => {
+      settled = true;
+      return v;
+    });
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(settled).toBe(false);
+    slow.resolve('v');
+    await expect(answer).resolves.toBe('v');
+  });
+
+  it('hard timeout rejects with CacheTimeoutError when there is no stale value; the late result is still stored', async () => {
+    const scope = new Cache({ hardTimeout: '2s' }).scope<string>('s');
+    const slow = defer<string>();
+    const answer = scope.getOrSet('k', () => slow.promise);
+    const assertion = expect(answer).rejects.toBeInstanceOf(CacheTimeoutError);
+    await jest.advanceTimersByTimeAsync(2_000);
+    await assertion;
+    const error = await answer.catch((e: unknown) => e);
+    expect(isCacheTimeoutError(error)).toBe(true);
+    expect(isCacheError(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'E_CACHE_TIMEOUT', key: 'k', scope: 's', timeoutMs: 2000 });
+    slow.resolve('late');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await scope.get('k')).toBe('late');
+  });
+
+  it('hard timeout answers with the stale value when there is one', async () => {
+    const cache = new Cache({ ttl: '1s', failSafe: '1m', hardTimeout: '500ms' });
+    const events = recordEvents(cache);
+    const scope = cache.scope<string>('s');
+    await scope.getOrSet('k', async () => 'old');
+    await jest.advanceTimersByTimeAsync(1_000);
+    const answer = scope.getOrSet('k', () => new Promise<string>(() => undefined));
+    await jest.advanceTimersByTimeAsync(500);
+    await expect(answer).resolves.toBe('old');
+    expect(events.filter((e) => e.type === 'CACHE_STALE_HIT').map((e) => e.reason)).toEqual(['hard-timeout']);
+  });
+
+  it('a factory that fails after a hard timeout causes no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const scope = new Cache({ hardTimeout: '1s' }).scope<string>('s');
+      const slow = defer<string>();
+      const answer = scope.getOrSet('k', () => slow.promise).catch((e: unknown) => e);
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(await answer).toBeInstanceOf(CacheTimeoutError);
+      slow.reject(new Error('late failure'));
+      jest.useRealTimers();
+      await new Promise((r) => setTimeout(r, 10));
+      expect(unhandled).toEqual([]);
+      expect(scope.stats().loadErrors).toBe(1);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
+describe('refresh-ahead', () => {
+  it('answers from the cache past the threshold and refreshes once in the background', async () => {
+    const cache = new Cache({ ttl: '10s', refreshAhead: 0.8 });
+    const events = recordEvents(cache);
+    const scope = cache.scope<number>('s');
+    let version = 0;
+    const loader = jest.fn(async () => ++version);
+    expect(await scope.getOrSet('k', loader)).toBe(1);
+    await jest.advanceTimersByTimeAsync(7_999);
+    expect(await scope.getOrSet('k', loader)).toBe(1);
+    expect(loader).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1);
+    const hits = await Promise.all([scope.getOrSet('k', loader), scope.getOrSet('k', loader), scope.getOrSet('k', loader)]);
+    expect(hits).toEqual([1, 1, 1]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(loader).toHaveBeenCalledTimes(2);
+    expect(await scope.getOrSet('k', loader)).toBe(2);
+    expect(events.filter((e) => e.type === 'CACHE_REFRESH')).toHaveLength(1);
+  });
+
+  it('keeps the cached value when the background refresh fails', async () => {
+    const cache = new Cache({ ttl: '10s', refreshAhead: 0.5 });
+    const events = recordEvents(cache);
+    const scope = cache.scope<number>('s');
+    await scope.getOrSet('k', async () => 1);
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(await scope.getOrSet('k', () => Promise.reject(new Error('refresh failed')))).toBe(1);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await scope.get('k')).toBe(1);
+    expect(events.find((e) => e.type === 'CACHE_LOAD_ERROR')).toMatchObject({ background: true });
+  });
+});
+
+describe('what gets cached', () => {
+  it('caches null and undefined by default, not with cacheNullish: false', async () => {
+    const cache = new Cache();
+    const loader = jest.fn(async () => null);
+    const a = cache.scope<null>('a');
+    await a.getOrSet('k', loader);
+    await a.getOrSet('k', loader);
+    expect(loader).toHaveBeenCalledTimes(1);
+    const b = cache.scope<null>('b', { cacheNullish: false });
+    await b.getOrSet('k', loader);
+    await b.getOrSet('k', loader);
+    expect(loader).toHaveBeenCalledTimes(3);
+  });
+
+  it('stores only what shouldCache accepts, but always returns the result', async () => {
+    const scope = new Cache().scope<{ status: number }>('s', { shouldCache: (r) => r.status === 200 });
+    expect(await scope.getOrSet('bad', async () => ({ status: 500 }))).toEqual({ status: 500 });
+    await scope.getOrSet('good', async () => ({ status: 200 }));
+    expect(await scope.has('bad')).toBe(false);
+    expect(await scope.has('good')).toBe(true);
+  });
+
+  it('does not let a load that started before a write overwrite it', async () => {
+    const scope = new Cache().scope<string>('s');
+    const slow = defer<string>();
+    const loading = scope.getOrSet('k', () => slow.promise);
+    await scope.set('k', 'written');
+    slow.resolve('loaded');
+    expect(await loading).toBe('loaded');
+    expect(await scope.get('k')).toBe('written');
+  });
+
+  it('does not store a load that was running when its key was removed', async () => {
+    const scope = new Cache().scope<string>('s');
+    const slow = defer<string>();
+    const loading = scope.getOrSet('k', () => slow.promise);
+    await scope.remove('k');
+    slow.resolve('stale by now');
+    await loading;
+    expect(await scope.has('k')).toBe(false);
+  });
+});
+
+describe('LRU per scope', () => {
+  it('evicts the least recently used entry of the scope, never more than maxSize', async () => {
+    const cache = new Cache();
+    const events = recordEvents(cache);
+    const scope = cache.scope<number>('s', { maxSize: 3 });
+    await scope.set('a', 1);
+    await scope.set('b', 2);
+    await scope.set('c', 3);
+    await scope.get('a');
+    await scope.set('d', 4);
+    expect(scope.keys()).toEqual(['c', 'a', 'd']);
+    expect(scope.size).toBe(3);
+    expect(events.filter((e) => e.type === 'CACHE_EVICTION').map((e) => e.key)).toEqual(['b']);
+    for (let i = 0; i < 100; i++) await scope.set(`x${i}`, i);
+    expect(scope.size).toBe(3);
+    expect(scope.stats()).toMatchObject({ evictions: 101, size: 3, maxSize: 3 });
+  });
+
+  it('bounds each scope on its own, not the whole cache', async () => {
+    const cache = new Cache({ maxSize: 2 });
+    const a = cache.scope('a');
+    const b = cache.scope('b', { maxSize: 5 });
+    for (let i = 0; i < 10; i++) {
+      await a.set(`k${i}`, i);
+      await b.set(`k${i}`, i);
+    }
+    expect(a.size).toBe(2);
+    expect(b.size).toBe(5);
+    expect(cache.stats()).toMatchObject({ size: 7, maxSize: 7 });
+  });
+});
+
+describe('scope options', () => {
+  it('inherit the cache defaults where omitted and replace them where given', async () => {
+    const cache = new Cache({ ttl: '2m', failSafe: '10m', maxSize: 1000, jitter: 0 });
+    const scope = cache.scope('products', { ttl: '30s', maxSize: 500 });
+    expect(scope.maxSize).toBe(500);
+    expect(scope.policy).toMatchObject({ ttl: 30_000, failSafe: 600_000 });
+    expect(cache.scope('other').policy).toMatchObject({ ttl: 120_000, failSafe: 600_000 });
+    expect(cache.scope('other').maxSize).toBe(1000);
+  });
+});
+
+describe('direct operations', () => {
+  it('get / set / has / remove / clear', async () => {
+    const scope = new Cache().scope<string>('users');
+    await scope.set('user:123', 'ann');
+    expect(await scope.get('user:123')).toBe('ann');
+    expect(await scope.has('user:123')).toBe(true);
+    expect(await scope.remove('user:123')).toBe(true);
+    expect(await scope.remove('user:123')).toBe(false);
+    expect(await scope.get('user:123')).toBeUndefined();
+    await scope.setMany([
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+    await scope.clear();
+    expect(scope.size).toBe(0);
+  });
+
+  it('getDelete returns the value and removes it', async () => {
+    const scope = new Cache().scope<number>('s');
+    await scope.set('k', 5);
+    expect(await scope.getDelete('k')).toBe(5);
+    expect(await scope.getDelete('k')).toBeUndefined();
+  });
+
+  it('setIfAbsent stores only when there is no fresh value', async () => {
+    const scope = new Cache({ ttl: '1s' }).scope<string>('s');
+    expect(await scope.setIfAbsent('k', 'first')).toBe(true);
+    expect(await scope.setIfAbsent('k', 'second')).toBe(false);
+    expect(await scope.get('k')).toBe('first');
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(await scope.setIfAbsent('k', 'third')).toBe(true);
+  });
+
+  it('incr counts from 0, keeps the expiry of an existing entry, and refuses non-numbers', async () => {
+    const scope = new Cache({ ttl: '10s' }).scope<number | string>('s');
+    expect(await scope.incr('counter')).toBe(1);
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(await scope.incr('counter', 5)).toBe(6);
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect(await scope.get('counter')).toBeUndefined();
+    await scope.set('name', 'ann');
+    await expect(scope.incr('name')).rejects.toThrow(/`incr` needs a number at `name`, found "ann"/);
+    await expect(scope.incr('counter', Number.NaN)).rejects.toThrow(TypeError);
+  });
+
+  it('deleteByPrefix removes matching keys only', async () => {
+    const scope = new Cache().scope<number>('s');
+    await scope.setMany([
+      ['user:1:profile', 1],
+      ['user:1:settings', 2],
+      ['user:2:profile', 3],
+    ]);
+    expect(await scope.deleteByPrefix('user:1:')).toBe(2);
+    expect(scope.keys()).toEqual(['user:2:profile']);
+  });
+
+  it('warmup loads every key, reports failures and does not stop at them', async () => {
+    const scope = new Cache().scope<string>('config');
+    const result = await scope.warmup({
+      'config:app': async () => 'app',
+      'feature-flags': async () => {
+        throw new Error('flags down');
+      },
+      popular: () => 'p',
+    });
+    expect(result.loaded.sort()).toEqual(['config:app', 'popular']);
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]).toMatchObject({ key: 'feature-flags' });
+    expect(await scope.get('config:app')).toBe('app');
+    await expect(scope.warmup({ k: 'x' as never })).rejects.toThrow(/warmup loader for `k` must be a function/);
+  });
+
+  it('rejects bad input without corrupting the scope', async () => {
+    const scope = new Cache().scope<number>('s');
+    await scope.set('k', 1);
+    await expect(scope.set('k', 2, { ttl: -1 })).rejects.toThrow(/`ttl` must not be negative/);
+    await expect(scope.setMany([['ok', 3], ['bad'] as never])).rejects.toThrow(/\[key, value\] pairs/);
+    expect(await scope.get('k')).toBe(1);
+    expect(await scope.has('ok')).toBe(false);
+  });
+});
+
+describe('tags', () => {
+  it('invalidateTags drops tagged entries across scopes and leaves the rest', async () => {
+    const cache = new Cache();
+    const profiles = cache.scope('profiles');
+    const settings = cache.scope('settings');
+    await profiles.set('p1', 'x', { tags: ['user:1'] });
+    await settings.set('s1', 'y', { tags: ['user:1', 'org:9'] });
+    await settings.set('s2', 'z', { tags: ['user:2'] });
+    expect(await cache.invalidateTags(['user:1'])).toBe(2);
+    expect(await profiles.has('p1')).toBe(false);
+    expect(await settings.has('s1')).toBe(false);
+    expect(await settings.has('s2')).toBe(true);
+    expect(await cache.invalidateTags(['org:9'])).toBe(0);
+  });
+
+  it('a rewrite replaces the tags of a key', async () => {
+    const cache = new Cache();
+    const scope = cache.scope('s');
+    await scope.set('k', 1, { tags: ['old'] });
+    await scope.set('k', 2, { tags: ['new'] });
+    expect(await cache.invalidateTags(['old'])).toBe(0);
+    expect(await cache.invalidateTags(['new'])).toBe(1);
+  });
+
+  it('a load running during a tag invalidation does not store its result', async () => {
+    const cache = new Cache();
+    const scope = cache.scope<string>('s', { tags: ['user:1'] });
+    const slow = defer<string>();
+    const loading = scope.getOrSet('k', () => slow.promise);
+    await cache.invalidateTags(['user:1']);
+    slow.resolve('pre-invalidation');
+    await loading;
+    expect(await scope.has('k')).toBe(false);
+  });
+});
+
+describe('events and stats', () => {
+  it('emit hit and miss events with scope, full key and time, and count them', async () => {
+    const cache = new Cache();
+    const events = recordEvents(cache);
+    const scope = cache.scope('users', { keyPrefix: 'u' });
+    await scope.getOrSet('1', async () => 'ann');
+    await scope.getOrSet('1', async () => 'ann');
+    await scope.get('2');
+    expect(events.map((e) => [e.type, e.scope, e.key])).toEqual([
+      ['CACHE_MISS', 'users', 'u:1'],
+      ['CACHE_HIT', 'users', 'u:1'],
+      ['CACHE_MISS', 'users', 'u:2'],
+    ]);
+    expect(events[0]).toMatchObject({ at: Date.now() });
+    expect(scope.stats()).toEqual({
+      hits: 1,
+      misses: 2,
+      hitRate: 1 / 3,
+      size: 1,
+      maxSize: 1000,
+      staleHits: 0,
+      loads: 1,
+      loadErrors: 0,
+      evictions: 0,
+    });
+    scope.resetStats();
+    expect(scope.stats()).toMatchObject({ hits: 0, misses: 0, hitRate: 0, size: 1 });
+  });
+
+  it('emit load errors with their duration', async () => {
+    const cache = new Cache();
+    const scope = cache.scope('s');
+    const seen: unknown[] = [];
+    scope.on('CACHE_LOAD_ERROR', (e) => seen.push(e));
+    const error = new Error('x');
+    const loading = scope.getOrSet('k', async () => {
+      await new Promise((r) => setTimeout(r, 250));
+      throw error;
+    });
+    const assertion = expect(loading).rejects.toBe(error);
+    await jest.advanceTimersByTimeAsync(250);
+    await assertion;
+    expect(seen).toEqual([expect.objectContaining({ type: 'CACHE_LOAD_ERROR', key: 'k', error, durationMs: 250, background: false })]);
+  });
+
+  it('a throwing listener never breaks a call, and is reported', async () => {
+    const reported: unknown[] = [];
+    const cache = new Cache({ onListenerError: (e) => reported.push(e) });
+    cache.on('*', () => {
+      throw new Error('listener bug');
+    });
+    const scope = cache.scope<number>('s');
+    expect(await scope.getOrSet('k', async () => 1)).toBe(1);
+    expect(await scope.getOrSet('k', async () => 2)).toBe(1);
+    expect(reported).toHaveLength(2);
+  });
+
+  it('unsubscribes', async () => {
+    const cache = new Cache();
+    const seen: string[] = [];
+    const off = cache.on('CACHE_MISS', (e) => seen.push(e.key));
+    const scope = cache.scope('s');
+    await scope.get('a');
+    off();
+    off();
+    await scope.get('b');
+    expect(seen).toEqual(['a']);
+  });
+});

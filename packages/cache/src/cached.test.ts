@@ -1,0 +1,209 @@
+import { Cache } from './Cache';
+import { defer, recordEvents } from '../test/defer';
+
+afterEach(() => jest.useRealTimers());
+
+describe('cache.cached()', () => {
+  it('answers repeated calls from the cache and keeps the result', async () => {
+    const cache = new Cache();
+    const fetchUser = jest.fn(async (id: number) => ({ id, name: `user${id}` }));
+    const getUser = cache.cached(fetchUser);
+    expect(await getUser(42)).toEqual({ id: 42, name: 'user42' });
+    expect(await getUser(42)).toEqual({ id: 42, name: 'user42' });
+    expect(await getUser(99)).toEqual({ id: 99, name: 'user99' });
+    expect(fetchUser).toHaveBeenCalledTimes(2);
+  });
+
+  it('caches separately per argument list, stable across object key order', async () => {
+    const search = jest.fn(async (q: { query: string; page?: number }) => `${q.query}@${q.page ?? 1}`);
+    const cached = new Cache().cached(search);
+    await cached({ query: 'ts', page: 1 });
+    await cached({ page: 1, query: 'ts' });
+    await cached({ query: 'ts', page: 2 });
+    expect(search).toHaveBeenCalledTimes(2);
+  });
+
+  it('never confuses "1" with 1, or null with undefined', async () => {
+    const echo = jest.fn(async (v: unknown) => typeof v);
+    const cached = new Cache().cached(echo);
+    expect(await cached('1')).toBe('string');
+    expect(await cached(1)).toBe('number');
+    expect(await cached(null)).toBe('object');
+    expect(await cached(undefined)).toBe('undefined');
+    expect(echo).toHaveBeenCalledTimes(4);
+  });
+
+  it('treats f() and f(undefined) as one call', async () => {
+    const fn = jest.fn(async (page?: number) => page ?? 1);
+    const cached = new Cache().cached(fn);
+    await cached();
+    await cached(undefined);
+    expect(fn).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives every function its own scope, so equal arguments never collide', async () => {
+    const cache = new Cache();
+    const double = cache.cached(async (n: number) => n * 2);
+    const square = cache.cached(async (n: number) => n * n);
+    expect(await double(3)).toBe(6);
+    expect(await square(3)).toBe(9);
+    expect(double.scope).not.toBe(square.scope);
+    expect(double.keyFor(3)).not.toBe(square.keyFor(3));
+  });
+
+  it('names scopes after functions, uniquely', () => {
+    const cache = new Cache();
+    const getUser = cache.cached(async function getUser(id: number) {
+      return id;
+    });
+    const again = cache.cached(async function getUser(id: number) {
+      return id;
+    });
+    expect(getUser.scope.name).toBe('getUser');
+    expect(again.scope.name).toBe('getUser#2');
+    expect(getUser.keyFor(1)).toBe('getUser:#1');
+    expect(again.keyFor(1)).toBe('getUser#2:#1');
+    expect(getUser.name).toBe('getUser');
+  });
+
+  it('stampede: 1,000 concurrent cold calls run the function once', async () => {
+    const gate = defer<string>();
+    const fn = jest.fn((_id: number) => gate.promise);
+    const cached = new Cache().cached(fn);
+    const calls = Array.from({ length: 1000 }, () => cached(7));
+    gate.resolve('v');
+    expect(new Set(await Promise.all(calls))).toEqual(new Set(['v']));
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(cached.scope.pendingLoads).toBe(0);
+  });
+
+  it('builds keys from a template filled from the object argument, tagged with the key itself', async () => {
+    const cache = new Cache();
+    const getUser = cache.cached(async ({ userId }: { userId: number }) => ({ userId }), { key: 'user:{userId}' });
+    expect(getUser.keyFor({ userId: 5 })).toBe('user:5');
+    await getUser({ userId: 5 });
+    expect(await cache.invalidateTags(['user:5'])).toBe(1);
+    expect(getUser.scope.size).toBe(0);
+  });
+
+  it('builds keys from positional templates and from key functions', async () => {
+    const cache = new Cache();
+    const product = cache.cached(async (id: number, lang: string) => `${id}/${lang}`, { key: 'product:{0}:{1}' });
+    expect(product.keyFor(3, 'en')).toBe('product:3:en');
+    const byFn = cache.cached(async (id: number, lang: string) => `${id}/${lang}`, { key: (id, lang) => `p:${id}:${lang}` });
+    expect(byFn.keyFor(3, 'de')).toBe('p:3:de');
+    const badFn = cache.cached(async (id: number) => id, { key: () => 42 as never });
+    await expect(badFn(1)).rejects.toThrow(/`key` function of .* must return a non-empty string, got 42/);
+  });
+
+  it('prefixes keys with keyPrefix (seed 004)', async () => {
+    const cache = new Cache();
+    const details = cache.cached(async (id: string) => ({ id }), { keyPrefix: 'products' });
+    expect(details.keyFor('p1')).toBe('products:p1');
+    await details('p1');
+    expect(await cache.delete('products:p1')).toBe(true);
+    expect(details.scope.size).toBe(0);
+  });
+
+  it('skips leading arguments in keys with skipArgs', async () => {
+    const fn = jest.fn(async (_db: { name: string }, id: number) => id);
+    const cached = new Cache().cached(fn, { skipArgs: 1 });
+    await cached({ name: 'primary' }, 1);
+    await cached({ name: 'replica' }, 1);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(() => new Cache().cached(fn, { skipArgs: -1 })).toThrow(/`skipArgs` must be a non-negative integer/);
+  });
+
+  it('keeps `this` for methods', async () => {
+    class Repo {
+      constructor(private readonly prefix: string) {}
+      find = new Cache().cached(async function (this: Repo, id: number) {
+        return `${this.prefix}${id}`;
+      });
+    }
+    const repo = new Repo('row-');
+    expect(await repo.find.call(repo, 1)).toBe('row-1');
+  });
+
+  it('refresh() bypasses the cache for one call and stores the new result', async () => {
+    let version = 0;
+    const status = new Cache().cached(async () => ++version);
+    expect(await status()).toBe(1);
+    expect(await status()).toBe(1);
+    expect(await status.refresh()).toBe(2);
+    expect(await status()).toBe(2);
+  });
+
+  it('invalidate() removes the entry of one argument list', async () => {
+    const fn = jest.fn(async (id: number) => id);
+    const cached = new Cache().cached(fn);
+    await cached(1);
+    await cached(2);
+    expect(await cached.invalidate(1)).toBe(true);
+    await cached(1);
+    await cached(2);
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  it('rejects calls whose arguments cannot form a key, without running the function', async () => {
+    const fn = jest.fn(async (_o: unknown) => 1);
+    const cached = new Cache().cached(fn);
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    await expect(cached(loop)).rejects.toThrow(TypeError);
+    await expect(cached(() => 1)).rejects.toThrow(/is a function/);
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('takes scope options (maxSize per function) and inherits the rest from the cache', async () => {
+    jest.useFakeTimers();
+    const cache = new Cache({ ttl: '1m', maxSize: 100 });
+    const fn = jest.fn(async (n: number) => n);
+    const cached = cache.cached(fn, { maxSize: 2 });
+    await cached(1);
+    await cached(2);
+    await cached(3);
+    expect(cached.scope.size).toBe(2);
+    await jest.advanceTimersByTimeAsync(60_000);
+    await cached(3);
+    expect(fn).toHaveBeenCalledTimes(4);
+  });
+
+  it('can share a scope between functions', async () => {
+    const cache = new Cache();
+    const shared = cache.scope<number>('numbers', { maxSize: 10 });
+    const a = cache.cached(async (n: number) => n, { scope: shared, key: 'a:{0}' });
+    const b = cache.cached(async (n: number) => n * 10, { scope: shared, key: 'b:{0}' });
+    await a(1);
+    await b(1);
+    expect(shared.keys().sort()).toEqual(['a:1', 'b:1']);
+    expect(() => cache.cached(async () => 1, { scope: shared, maxSize: 3 })).toThrow(/`maxSize` belongs to the shared scope/);
+  });
+
+  it('tags entries from templates and functions of the arguments', async () => {
+    const cache = new Cache();
+    const byTemplate = cache.cached(async (q: { orgId: number; id: number }) => q.id, { tags: ['org:{orgId}'] });
+    const byFn = cache.cached(async (orgId: number) => orgId, { tags: (orgId) => [`org:${orgId}`] });
+    await byTemplate({ orgId: 1, id: 1 });
+    await byTemplate({ orgId: 2, id: 2 });
+    await byFn(1);
+    expect(await cache.invalidateTags(['org:1'])).toBe(2);
+    expect(byTemplate.scope.size).toBe(1);
+  });
+
+  it('emits events keyed by the full key', async () => {
+    const cache = new Cache();
+    const events = recordEvents(cache);
+    const getUser = cache.cached(async function getUser(id: number) {
+      return id;
+    });
+    await getUser(1);
+    await getUser(1);
+    expect(events.map((e) => `${e.type} ${e.key}`)).toEqual(['CACHE_MISS getUser:#1', 'CACHE_HIT getUser:#1']);
+  });
+
+  it('rejects what is not a function', () => {
+    expect(() => new Cache().cached('x' as never)).toThrow(/`cached` wraps a function, got "x"/);
+    expect(() => new Cache().cached(async () => 1, { key: 5 as never })).toThrow(/`key` must be a template string or a function/);
+  });
+});
