@@ -444,6 +444,21 @@ describe('direct operations', () => {
     expect(scope.keys()).toEqual(['user:2:profile']);
   });
 
+  it('deleteMatch removes keys matching a glob, treating other characters literally', async () => {
+    const scope = new Cache().scope<number>('s');
+    await scope.setMany([
+      ['user:1:profile', 1],
+      ['user:22:profile', 2],
+      ['user:1:settings', 3],
+      ['user.1.profile', 4],
+      ['user:(1):profile', 5],
+    ]);
+    expect(await scope.deleteMatch('user:?:profile')).toBe(1);
+    expect(await scope.deleteMatch('user:*:profile')).toBe(2);
+    expect(scope.keys().sort()).toEqual(['user.1.profile', 'user:1:settings']);
+    await expect(scope.deleteMatch('')).rejects.toThrow(/non-empty glob pattern/);
+  });
+
   it('warmup loads every key, reports failures and does not stop at them', async () => {
     const scope = new Cache().scope<string>('config');
     const result = await scope.warmup({

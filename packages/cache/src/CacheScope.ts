@@ -348,12 +348,27 @@ export class CacheScope<V = unknown> {
       if (typeof prefix !== 'string') {
         throw new TypeError(`\`deleteByPrefix\` takes a string, got ${describe(prefix)}`);
       }
-      let removed = 0;
-      for (const key of [...this.#l1.keys()]) {
-        if (key.startsWith(prefix) && this.removeSync(key)) removed++;
+      return this.#removeWhere((key) => key.startsWith(prefix));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Removes every key matching a glob pattern (local keys): `*` matches any run of characters, `?` one
+   * character. Resolves to how many were removed.
+   *
+   * @example
+   * await scope.deleteMatch('user:*:profile');
+   */
+  deleteMatch(pattern: string): Promise<number> {
+    try {
+      if (typeof pattern !== 'string' || pattern === '') {
+        throw new TypeError(`\`deleteMatch\` takes a non-empty glob pattern such as 'user:*:profile', got ${describe(pattern)}`);
       }
-      for (const key of this.#flights.keys()) if (key.startsWith(prefix)) this.#discardFlight(key);
-      return Promise.resolve(removed);
+      const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+      const matcher = new RegExp(`^${source}$`, 's');
+      return this.#removeWhere((key) => matcher.test(key));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -463,6 +478,13 @@ export class CacheScope<V = unknown> {
     if (this.keyPrefix === '') return fullKey;
     const head = `${this.keyPrefix}:`;
     return fullKey.startsWith(head) ? fullKey.slice(head.length) : undefined;
+  }
+
+  #removeWhere(matches: (key: string) => boolean): Promise<number> {
+    let removed = 0;
+    for (const key of [...this.#l1.keys()]) if (matches(key) && this.removeSync(key)) removed++;
+    for (const key of this.#flights.keys()) if (matches(key)) this.#discardFlight(key);
+    return Promise.resolve(removed);
   }
 
   #fresh(key: string, touch: boolean): CacheEntry<V> | undefined {
