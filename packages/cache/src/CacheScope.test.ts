@@ -472,6 +472,7 @@ describe('direct operations', () => {
     expect(result.failed).toHaveLength(1);
     expect(result.failed[0]).toMatchObject({ key: 'feature-flags' });
     expect(await scope.get('config:app')).toBe('app');
+    expect(scope.stats()).toMatchObject({ hits: 1, misses: 0, loads: 3, loadErrors: 1 });
     await expect(scope.warmup({ k: 'x' as never })).rejects.toThrow(/warmup loader for `k` must be a function/);
   });
 
@@ -576,6 +577,11 @@ describe('events and stats', () => {
     expect(await scope.getOrSet('k', async () => 1)).toBe(1);
     expect(await scope.getOrSet('k', async () => 2)).toBe(1);
     expect(reported).toHaveLength(2);
+  });
+
+  it('refuses listeners of unknown event types', () => {
+    expect(() => new Cache().on('CACHE_HITT' as never, () => undefined)).toThrow(/unknown event type "CACHE_HITT": use '\*' or one of CACHE_HIT/);
+    expect(() => new Cache().on('*', 'nope' as never)).toThrow(/listener must be a function/);
   });
 
   it('unsubscribes', async () => {

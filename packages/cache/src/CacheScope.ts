@@ -403,7 +403,8 @@ export class CacheScope<V = unknown> {
     const result: WarmupResult = { loaded: [], failed: [] };
     await Promise.all(
       entries.map(([key, loader]) =>
-        this.read(key, policy, true, callLoader, loader, undefined, null).then(
+        // A warm-up is not traffic: it loads without counting misses or emitting CACHE_MISS.
+        this.#load(key, policy, callLoader, loader, undefined, null, false).promise.then(
           () => void result.loaded.push(key),
           (error: unknown) => void result.failed.push({ key, error }),
         ),

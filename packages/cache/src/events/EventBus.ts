@@ -1,3 +1,4 @@
+import { CacheEventType } from './CacheEvents';
 import type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName } from './CacheEvents';
 
 /**
@@ -16,6 +17,11 @@ export class EventBus {
   on<K extends CacheEventName>(type: K | '*', listener: (event: CacheEventMap[K]) => void): () => void {
     if (typeof listener !== 'function') {
       throw new TypeError(`an event listener must be a function, got ${typeof listener}`);
+    }
+    if (type !== '*' && !Object.prototype.hasOwnProperty.call(CacheEventType, type)) {
+      throw new TypeError(
+        `unknown event type ${JSON.stringify(type)}: use '*' or one of ${Object.keys(CacheEventType).join(', ')}`,
+      );
     }
     if (type === '*') {
       this.#all = [...this.#all, listener as CacheEventListener];
