@@ -319,6 +319,17 @@ describe('BatchLoader: broken batch function contract', () => {
     expect(scope.size).toBe(0);
   });
 
+  it('fails every key with a BatchLoadError when the array has more values than keys', async () => {
+    const { scope, loader } = setup<string>((keys) => Promise.resolve([...keys, 'extra']));
+    const a = outcome(loader.load('a'));
+    await jest.advanceTimersByTimeAsync(5);
+    const settled = await a;
+    const error = (settled as { error: unknown }).error;
+    expect(isBatchLoadError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/returned 2 values for 1 keys/);
+    expect(scope.size).toBe(0);
+  });
+
   it('fails a key missing from a Map with a BatchLoadError naming it, and resolves the others', async () => {
     const { loader } = setup<string>(() => Promise.resolve(new Map([['a', 'value:a']])));
     const a = outcome(loader.load('a'));

@@ -9,8 +9,12 @@ export type KeySelector<A extends unknown[], R> = readonly string[] | ((args: A,
 export interface Recache<A extends unknown[], R> {
   /** The cached reader to refresh. */
   readonly reader: CachedFunction<never, unknown>;
-  /** The reader's arguments, from the writer's arguments and result. */
-  readonly args: (writeArgs: A, result: R) => unknown[];
+  /**
+   * Prepares the reader's arguments from the writer's arguments, before the write runs (so a mapping
+   * that cannot be applied fails before anything is written); the returned function completes them
+   * with the write's result.
+   */
+  readonly prepare: (writeArgs: A) => (result: R) => unknown[];
 }
 
 /** How {@link recache} builds the reader's single object argument from the writer's object argument. */
@@ -57,19 +61,21 @@ export interface InvalidationTarget {
  *   recache: [recache(getUser, { include: ['userId'] })],
  * });
  */
-export function recache<RA extends unknown[], A extends unknown[] = unknown[], R = unknown>(
-  reader: CachedFunction<RA, unknown>,
+export function recache<RA extends unknown[], A extends unknown[] = unknown[], R = unknown, RR = unknown>(
+  reader: CachedFunction<RA, RR>,
   mapping: RecacheMapping | ((writeArgs: A, result: R) => RA) = {},
 ): Recache<A, R> {
   if (typeof reader !== 'function' || typeof (reader as { refresh?: unknown }).refresh !== 'function') {
     throw new TypeError('`recache` takes a function made by `cache.cached()`');
   }
   const target = reader as unknown as CachedFunction<never, unknown>;
-  if (typeof mapping === 'function') return { reader: target, args: mapping as (a: A, r: R) => unknown[] };
+  if (typeof mapping === 'function') {
+    return { reader: target, prepare: (writeArgs) => (result) => mapping(writeArgs, result) };
+  }
   const { include, rename = {}, extra = {} } = mapping;
   return {
     reader: target,
-    args: (writeArgs) => {
+    prepare: (writeArgs) => {
       const source = writeArgs.find((a) => typeof a === 'object' && a !== null && !Array.isArray(a)) as
         | Record<string, unknown>
         | undefined;
@@ -81,7 +87,8 @@ export function recache<RA extends unknown[], A extends unknown[] = unknown[], R
         if (!(field in source)) throw new TypeError(`\`recache\` includes \`${field}\`, which the writer's argument lacks`);
         picked[rename[field] ?? field] = source[field];
       }
-      return [{ ...picked, ...extra }];
+      const readerArgs = [{ ...picked, ...extra }];
+      return () => readerArgs;
     },
   };
 }
@@ -102,19 +109,28 @@ export function createInvalidating<A extends unknown[], R>(
   const keysOf = selector(keys, 'keys');
 
   return async function (this: unknown, ...args: A): Promise<Awaited<R>> {
+    // Everything that reads only the arguments (templates, recache mappings) is prepared first: a call
+    // it cannot be prepared from fails before it writes, not after a write whose entries stay stale.
+    const keysAfter = keysOf(args);
+    const tagsAfter = tagsOf(args);
+    const readersAfter = readers.map((item) => ({ reader: item.reader, args: item.prepare(args) }));
     const result = await fn.apply(this, args);
-    await Promise.all(keysOf(args, result).map((key) => target.delete(key)));
-    const dropTags = tagsOf(args, result);
+    await Promise.all(keysAfter(result).map((key) => target.delete(key)));
+    const dropTags = tagsAfter(result);
     if (dropTags.length > 0) await target.invalidateTags(dropTags);
-    await refreshAll(readers, args, result, recacheConcurrency);
+    await refreshAll(readersAfter, result, recacheConcurrency);
     return result;
   };
 }
 
-function selector<A extends unknown[], R>(value: KeySelector<A, R> | undefined, option: string) {
-  if (value === undefined) return () => [] as readonly string[];
+/** Turns a key or tag selector into: fill from the arguments now, complete with the result later. */
+function selector<A extends unknown[], R>(
+  value: KeySelector<A, R> | undefined,
+  option: string,
+): (args: A) => (result: R) => readonly string[] {
+  if (value === undefined) return () => () => [];
   if (typeof value === 'function') {
-    return (args: A, result: R) => {
+    return (args) => (result) => {
       const made: unknown = value(args, result);
       if (!Array.isArray(made) || made.some((k) => typeof k !== 'string')) {
         throw new TypeError(`the \`${option}\` function must return an array of strings, got ${describe(made)}`);
@@ -124,22 +140,25 @@ function selector<A extends unknown[], R>(value: KeySelector<A, R> | undefined, 
   }
   if (!Array.isArray(value)) throw new TypeError(`\`${option}\` must be an array of templates or a function`);
   const fills = value.map((t) => compileTemplate(t, `${option} template`));
-  return (args: A) => fills.map((fill) => fill(args));
+  return (args) => {
+    const filled = fills.map((fill) => fill(args));
+    return () => filled;
+  };
 }
 
 /** Refreshes readers, at most `concurrency` at a time. Failures are the readers' load-error events. */
-async function refreshAll<A extends unknown[], R>(
-  readers: ReadonlyArray<Recache<A, R>>,
-  args: A,
+async function refreshAll<R>(
+  readers: ReadonlyArray<{ reader: CachedFunction<never, unknown>; args: (result: R) => unknown[] }>,
   result: R,
   concurrency: number,
 ): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < readers.length) {
-      const item = readers[next++] as Recache<A, R>;
-      // A mapping that cannot build the reader's arguments is a bug in the caller's code: it throws.
-      const readerArgs = item.args(args, result);
+      const item = readers[next++] as (typeof readers)[number];
+      // A function that cannot build the reader's arguments from the result is a bug in the caller's
+      // code: it throws (the write has happened; the error says why the re-read did not).
+      const readerArgs = item.args(result);
       try {
         await (item.reader.refresh as (...a: unknown[]) => Promise<unknown>)(...readerArgs);
       } catch {
