@@ -182,6 +182,19 @@ describe('fail-safe', () => {
     expect(await scope.getOrSet('k', async () => 'v2')).toBe('v2');
   });
 
+  it('emits a miss for every miss it counts, throttled ones included', async () => {
+    const cache = new Cache(options);
+    const events = recordEvents(cache);
+    const scope = cache.scope<string>('s');
+    await scope.getOrSet('k', async () => 'v1');
+    await jest.advanceTimersByTimeAsync(1_500);
+    const failing = () => Promise.reject(new Error('down'));
+    await scope.getOrSet('k', failing);
+    await scope.getOrSet('k', failing); // throttled
+    expect(events.filter((e) => e.type === 'CACHE_MISS')).toHaveLength(scope.stats().misses);
+    expect(events.filter((e) => e.type === 'CACHE_STALE_HIT')).toHaveLength(scope.stats().staleHits);
+  });
+
   it('throws without a stale value', async () => {
     const scope = new Cache(options).scope<string>('s');
     await expect(scope.getOrSet('k', () => Promise.reject(new Error('cold and down')))).rejects.toThrow('cold and down');
@@ -204,6 +217,24 @@ describe('timeouts', () => {
     slow.resolve('new');
     await jest.advanceTimersByTimeAsync(0);
     expect(await scope.get('k')).toBe('new');
+  });
+
+  it('reports the late completion of a timed-out factory as a background refresh', async () => {
+    const cache = new Cache({ ttl: '1s', failSafe: '1m', softTimeout: '100ms' });
+    const events = recordEvents(cache);
+    const scope = cache.scope<string>('s');
+    await scope.getOrSet('k', async () => 'old');
+    await jest.advanceTimersByTimeAsync(2_000);
+    const slow = defer<string>();
+    const answer = scope.getOrSet('k', () => slow.promise);
+    await jest.advanceTimersByTimeAsync(100);
+    await answer;
+    await jest.advanceTimersByTimeAsync(400);
+    slow.resolve('new');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(events.filter((e) => e.type === 'CACHE_REFRESH')).toEqual([
+      expect.objectContaining({ key: 'k', durationMs: 500 }),
+    ]);
   });
 
   it('soft timeout without a stale value keeps waiting for the factory', async () => {
@@ -476,6 +507,18 @@ describe('direct operations', () => {
     await expect(scope.warmup({ k: 'x' as never })).rejects.toThrow(/warmup loader for `k` must be a function/);
   });
 
+  it('prune removes entries past their fail-safe window, so size is exact again', async () => {
+    const scope = new Cache({ ttl: '1s', failSafe: '1s' }).scope<number>('s');
+    await scope.set('a', 1);
+    await scope.set('b', 2, { ttl: '1h' });
+    await jest.advanceTimersByTimeAsync(1_500);
+    expect(await scope.prune()).toBe(0); // a is stale, still inside its fail-safe window
+    await jest.advanceTimersByTimeAsync(500);
+    expect(scope.size).toBe(2);
+    expect(await scope.prune()).toBe(1);
+    expect(scope.keys()).toEqual(['b']);
+  });
+
   it('rejects bad input without corrupting the scope', async () => {
     const scope = new Cache().scope<number>('s');
     await scope.set('k', 1);
@@ -499,6 +542,33 @@ describe('tags', () => {
     expect(await settings.has('s1')).toBe(false);
     expect(await settings.has('s2')).toBe(true);
     expect(await cache.invalidateTags(['org:9'])).toBe(0);
+  });
+
+  it('accumulates tags from the cache, the scope and the write', async () => {
+    const cache = new Cache({ tags: ['app'] });
+    const scope = cache.scope('s', { tags: ['users'] });
+    await scope.set('k', 1, { tags: ['user:1'] });
+    await scope.set('other', 2);
+    expect(await cache.invalidateTags(['user:1'])).toBe(1);
+    await scope.set('k', 1, { tags: ['user:1'] });
+    expect(await cache.invalidateTags(['users'])).toBe(2);
+    await scope.set('k', 1);
+    expect(await cache.invalidateTags(['app'])).toBe(1);
+  });
+
+  it('a tag invalidation leaves loads of untagged or otherwise tagged results alone', async () => {
+    const cache = new Cache();
+    const tagged = cache.scope<string>('tagged', { tags: ['user:2'] });
+    const plain = cache.scope<string>('plain');
+    const a = defer<string>();
+    const b = defer<string>();
+    const loading = [tagged.getOrSet('k', () => a.promise), plain.getOrSet('k', () => b.promise)];
+    await cache.invalidateTags(['user:1']);
+    a.resolve('a');
+    b.resolve('b');
+    await Promise.all(loading);
+    expect(await tagged.get('k')).toBe('a');
+    expect(await plain.get('k')).toBe('b');
   });
 
   it('a rewrite replaces the tags of a key', async () => {

@@ -19,7 +19,10 @@ export interface CacheStats {
   misses: number;
   /** `hits / (hits + misses)`, `0` before the first call. */
   hitRate: number;
-  /** Entries held now (fresh, or stale inside their fail-safe window). */
+  /**
+   * Entries held now. Entries past their fail-safe window leave lazily (when read, evicted, or by
+   * `scope.prune()`), and count until then.
+   */
   size: number;
   /** The bound on `size` (`Infinity` when unbounded). */
   maxSize: number;
@@ -49,8 +52,12 @@ export interface ScopeHost {
 /** A load in progress; callers that miss on the same key join it. @internal */
 interface Flight<V> {
   readonly promise: Promise<V>;
+  /** The tags its result will carry, known before it starts so that tag invalidation can discard it. */
+  readonly tags: readonly string[];
   /** Set when the key is written, removed or invalidated while loading: the result is returned, not stored. */
   discard: boolean;
+  /** Set when no caller waits for it any more (refresh-ahead, or callers that timed out). */
+  background: boolean;
 }
 
 /** How a read invokes its loader without allocating a closure on the hit path. @internal */
@@ -59,7 +66,6 @@ export type Invoke<V, A, B> = (a: A, b: B) => V | PromiseLike<V>;
 export type TagsOf<B> = ((b: B) => readonly string[]) | null;
 
 const callLoader = <V>(loader: () => V | PromiseLike<V>): V | PromiseLike<V> => loader();
-const NO_TAGS: readonly string[] = Object.freeze([]);
 
 /**
  * A named partition of a {@link Cache}: its own exact LRU of at most `maxSize` entries, its own
@@ -172,7 +178,9 @@ export class CacheScope<V = unknown> {
           this.#staleHits++;
           this.#misses++;
           if (this.#listening()) {
-            this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, this.fullKey(key), now, 'throttle'));
+            const fullKey = this.fullKey(key);
+            this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
+            this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
           }
           return Promise.resolve(entry.value);
         }
@@ -184,7 +192,7 @@ export class CacheScope<V = unknown> {
     if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
     const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false);
     if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise;
-    return this.#guard(key, flight.promise, stale, policy, now);
+    return this.#guard(key, flight, stale, policy, now);
   }
 
   /** Fresh value for `key`, or `undefined`. Counts a hit or a miss; never returns a stale value. */
@@ -238,7 +246,7 @@ export class CacheScope<V = unknown> {
     checkKey(key);
     const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
     this.#discardFlight(key);
-    this.#store(key, value, policy, NO_TAGS);
+    this.#store(key, value, policy, policy.tags);
   }
 
   /** Stores several values with the same options. */
@@ -254,7 +262,7 @@ export class CacheScope<V = unknown> {
       }
       for (const [key, value] of list) {
         this.#discardFlight(key);
-        this.#store(key, value, policy, NO_TAGS);
+        this.#store(key, value, policy, policy.tags);
       }
       return Promise.resolve();
     } catch (error) {
@@ -425,6 +433,22 @@ export class CacheScope<V = unknown> {
     return new BatchLoader(this, batchFn, options);
   }
 
+  /**
+   * Removes every entry past its fail-safe window. Expired entries otherwise leave lazily, when read or
+   * evicted, and count in `size` until then. Resolves to how many were removed.
+   */
+  prune(): Promise<number> {
+    const now = this.#host.clock.now();
+    let removed = 0;
+    for (const [key, entry] of [...this.#l1.entries()]) {
+      if (now >= entry.staleUntil) {
+        this.#drop(key, entry);
+        removed++;
+      }
+    }
+    return Promise.resolve(removed);
+  }
+
   /** Loads in progress (0 once every load has settled). */
   get pendingLoads(): number {
     return this.#flights.size;
@@ -469,8 +493,10 @@ export class CacheScope<V = unknown> {
       if (keys === undefined) continue;
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;
     }
-    // A load in progress may carry one of these tags: its result must not be stored.
-    if (this.#flights.size > 0) for (const flight of this.#flights.values()) flight.discard = true;
+    // A load in progress whose result would carry one of these tags must not store it.
+    for (const flight of this.#flights.values()) {
+      if (flight.tags.length > 0 && flight.tags.some((tag) => tags.includes(tag))) flight.discard = true;
+    }
     return dropped;
   }
 
@@ -512,18 +538,22 @@ export class CacheScope<V = unknown> {
     // A forced reload supersedes a load already running: only the newest may store its result.
     this.#discardFlight(key);
     let result: Promise<V>;
+    let tags = policy.tags;
     try {
+      if (tagsOf !== null) tags = mergeTags(policy.tags, tagsOf(b));
       result = Promise.resolve(invoke(a, b));
     } catch (error) {
       result = Promise.reject(error);
     }
     const flight: Flight<V> = {
       discard: false,
+      background,
+      tags,
       promise: result.then(
         (value) => {
           if (!flight.discard) {
-            this.#store(key, value, policy, tagsOf === null ? NO_TAGS : tagsOf(b));
-            if (background && this.#listening()) {
+            this.#store(key, value, policy, flight.tags);
+            if (flight.background && this.#listening()) {
               const now = clock.now();
               this.#emit(cacheEvent.CACHE_REFRESH(this.name, this.fullKey(key), now, now - started));
             }
@@ -534,7 +564,9 @@ export class CacheScope<V = unknown> {
           const now = clock.now();
           this.#loadErrors++;
           if (this.#listening()) {
-            this.#emit(cacheEvent.CACHE_LOAD_ERROR(this.name, this.fullKey(key), now, now - started, error, background));
+            this.#emit(
+              cacheEvent.CACHE_LOAD_ERROR(this.name, this.fullKey(key), now, now - started, error, flight.background),
+            );
           }
           const entry = this.#l1.peek(key);
           if (entry !== undefined && now >= entry.freshUntil && now < entry.staleUntil) {
@@ -553,7 +585,7 @@ export class CacheScope<V = unknown> {
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
-  #guard(key: string, load: Promise<V>, stale: CacheEntry<V> | undefined, policy: Policy, started: number): Promise<V> {
+  #guard(key: string, flight: Flight<V>, stale: CacheEntry<V> | undefined, policy: Policy, started: number): Promise<V> {
     const clock = this.#host.clock;
     return new Promise<V>((resolve, reject) => {
       let done = false;
@@ -574,12 +606,14 @@ export class CacheScope<V = unknown> {
         resolve(entry.value);
       };
       const timedOut = (timeout: 'soft' | 'hard') => {
+        // The load goes on without this caller: when it completes, it is a background refresh.
+        flight.background = true;
         const now = clock.now();
         if (this.#listening()) {
           this.#emit(cacheEvent.CACHE_TIMEOUT(this.name, this.fullKey(key), now, now - started, timeout));
         }
       };
-      load.then(
+      flight.promise.then(
         (value) => {
           if (finish()) resolve(value);
         },
@@ -607,7 +641,7 @@ export class CacheScope<V = unknown> {
     });
   }
 
-  #store(key: string, value: V, policy: Policy, callTags: readonly string[]): void {
+  #store(key: string, value: V, policy: Policy, tags: readonly string[]): void {
     if (value === null || value === undefined) {
       if (!policy.cacheNullish) return;
     }
@@ -618,8 +652,6 @@ export class CacheScope<V = unknown> {
       ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.random() * policy.jitter : 0);
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
-    const tags =
-      callTags.length === 0 ? policy.tags : policy.tags.length === 0 ? callTags : [...new Set([...policy.tags, ...callTags])];
     this.#write(key, new CacheEntry(value, freshUntil, freshUntil + policy.failSafe, refreshAt, tags));
   }
 
@@ -661,6 +693,12 @@ export class CacheScope<V = unknown> {
     if (this.#bus.active) this.#bus.emit(event);
     if (this.#host.bus.active) this.#host.bus.emit(event);
   }
+}
+
+function mergeTags(base: readonly string[], more: readonly string[]): readonly string[] {
+  if (more.length === 0) return base;
+  if (base.length === 0) return more;
+  return [...new Set([...base, ...more])];
 }
 
 function checkKey(key: unknown): asserts key is string {

@@ -180,6 +180,22 @@ describe('cache.cached()', () => {
     expect(() => cache.cached(async () => 1, { scope: shared, maxSize: 3 })).toThrow(/`maxSize` belongs to the shared scope/);
   });
 
+  it('keeps the derived keys of functions sharing a scope apart', async () => {
+    const cache = new Cache();
+    const shared = cache.scope<number>('shared');
+    const double = cache.cached(async function double(n: number) {
+      return n * 2;
+    }, { scope: shared });
+    const triple = cache.cached(async (n: number) => n * 3, { scope: shared, name: 'triple' });
+    expect(await double(1)).toBe(2);
+    expect(await triple(1)).toBe(3);
+    expect(double.keyFor(1)).toBe('double:#1');
+    expect(() => cache.cached(async function double(n: number) {
+      return n;
+    }, { scope: shared })).toThrow(/a function named `double` already caches in scope `shared`/);
+    expect(() => cache.cached(async (n: number) => n, { scope: shared })).toThrow(/needs a `name` \(or a `key`\)/);
+  });
+
   it('tags entries from templates and functions of the arguments', async () => {
     const cache = new Cache();
     const byTemplate = cache.cached(async (q: { orgId: number; id: number }) => q.id, { tags: ['org:{orgId}'] });

@@ -28,7 +28,11 @@ export interface CachedOptions<A extends unknown[] = unknown[], R = unknown> ext
    * @example { key: 'user:{userId}:profile', tags: ['user:{userId}'] }
    */
   tags?: readonly string[] | ((...args: A) => readonly string[]);
-  /** The name of the function's own scope (made unique in the cache). @default fn.name */
+  /**
+   * The name of the function's own scope (made unique in the cache); with a shared `scope`, the
+   * namespace of this function's derived keys inside it.
+   * @default fn.name
+   */
   name?: string;
   /**
    * Share an existing scope (its LRU, stats and options) instead of creating one. Load options given
@@ -85,7 +89,18 @@ export function createCached<A extends unknown[], R>(
     policy = scope.policy;
   }
 
-  const keyOf = localKeyOf(key, skipArgs, fnName);
+  // In a shared scope, derived keys (`#42`) of different functions would collide: each function's
+  // derived keys live under its name there, and two functions may not share a name in one scope.
+  let keyOf = localKeyOf(key, skipArgs, fnName);
+  if (shared !== undefined && key === undefined) {
+    const owner = name ?? fn.name;
+    if (!owner) {
+      throw new TypeError('a function sharing a scope with keys derived from its arguments needs a `name` (or a `key`)');
+    }
+    claimName(shared, owner);
+    const derive = keyOf;
+    keyOf = (args) => `${owner}:${derive(args)}`;
+  }
   const tagsOf = tagsOfCall(tags, key, scope);
   const invoke = (thisArg: unknown, args: A) => fn.apply(thisArg, args);
 
@@ -124,6 +139,19 @@ export function createCached<A extends unknown[], R>(
     },
   });
   return wrapped;
+}
+
+const derivedKeyOwners = new WeakMap<object, Set<string>>();
+
+function claimName(scope: { readonly name: string }, owner: string): void {
+  let owners = derivedKeyOwners.get(scope);
+  if (owners === undefined) derivedKeyOwners.set(scope, (owners = new Set()));
+  if (owners.has(owner)) {
+    throw new TypeError(
+      `a function named \`${owner}\` already caches in scope \`${scope.name}\` with derived keys: give this one a distinct \`name\``,
+    );
+  }
+  owners.add(owner);
 }
 
 function localKeyOf<A extends unknown[]>(

@@ -64,6 +64,27 @@ describe('resource: readers', () => {
     expect(loaderCalls()).toEqual([3, 3, 3]); // 7 and 8, then 7 again
   });
 
+  it('keeps the entity tag when a reader adds tags of its own (templates or a function)', async () => {
+    const cache = new Cache();
+    const user = cache.resource('user', 'userId');
+    const byTemplate = user.cached(async (q: { userId: number; orgId: number }) => q.userId, {
+      suffix: 'membership',
+      tags: ['org:{orgId}'],
+    });
+    const byFn = user.cached(async (q: { userId: number; orgId: number }) => q.orgId, {
+      suffix: 'org',
+      tags: (q) => [`org:${q.orgId}`],
+    });
+    const write = user.invalidating(async (_q: { userId: number }) => undefined);
+    await byTemplate({ userId: 1, orgId: 9 });
+    await byFn({ userId: 1, orgId: 9 });
+    await write({ userId: 1 });
+    expect(byTemplate.scope.size + byFn.scope.size).toBe(0);
+    await byTemplate({ userId: 1, orgId: 9 });
+    await byFn({ userId: 1, orgId: 9 });
+    expect(await cache.invalidateTags(['org:9'])).toBe(2);
+  });
+
   it('rejects a read whose argument lacks the id field, naming the field', async () => {
     const { getProfile } = userResource();
     const read = getProfile as unknown as (input: { id: number }) => Promise<Profile>;

@@ -1,5 +1,6 @@
 import type { CachedFunction, CachedOptions } from './cached';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
+import { compileTemplate } from './keys/keyTemplate';
 import { describe } from './options/duration';
 
 /** Options of `resource.cached()`: those of `cache.cached()`, plus the suffix that names the view. */
@@ -61,8 +62,16 @@ export class Resource {
       throw new TypeError(`\`suffix\` must be a non-empty string, got ${describe(suffix)}`);
     }
     const key = suffix === undefined ? `${this.entity}:${this.#id}` : `${this.entity}:${suffix}:${this.#id}`;
-    const tagTemplate = `${this.entity}:${this.#id}`;
-    const tags = rest.tags === undefined ? [tagTemplate] : rest.tags;
+    // The entity tag is always there, so the resource's writers invalidate every reader; `tags` add to it.
+    const own = `${this.entity}:${this.#id}`;
+    const extra = rest.tags;
+    let tags: CachedOptions<A, Awaited<R>>['tags'];
+    if (typeof extra === 'function') {
+      const fillOwn = compileTemplate(own, `tag template of resource \`${this.entity}\``);
+      tags = (...args: A) => [fillOwn(args), ...extra(...args)];
+    } else {
+      tags = [own, ...(extra ?? [])];
+    }
     return this.#host.cached(fn, { key, ...rest, tags, name: rest.name ?? key });
   }
 

@@ -10,7 +10,7 @@ export type StaleReason = 'error' | 'soft-timeout' | 'hard-timeout' | 'throttle'
 const constructors = {
   /** A fresh value was found in memory and returned. */
   CACHE_HIT: (scope: string, key: string, at: number) => ({ type: 'CACHE_HIT' as const, scope, key, at }),
-  /** No fresh value: the factory runs (or the call joins one already running). */
+  /** No fresh value was found: the factory runs, the call joins a running load, or fail-safe answers. */
   CACHE_MISS: (scope: string, key: string, at: number) => ({ type: 'CACHE_MISS' as const, scope, key, at }),
   /** A stale value (inside its fail-safe window) was served because the factory failed or was too slow. */
   CACHE_STALE_HIT: (scope: string, key: string, at: number, reason: StaleReason, error?: unknown) => ({

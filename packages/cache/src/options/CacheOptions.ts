@@ -31,7 +31,8 @@ export interface EntryOptions<T = unknown> {
   jitter?: Duration;
   /**
    * Tags the entry carries; `cache.invalidateTags(['user:1'])` drops every entry carrying one of them,
-   * in every scope.
+   * in every scope. Unlike other options, tags accumulate across layers: an entry carries the cache's,
+   * its scope's and its call's (or `set`'s) tags.
    * @default []
    */
   tags?: readonly string[];

@@ -58,7 +58,8 @@ export function resolvePolicy(base: Policy, over: LoadOptions<never> | LoadOptio
     refreshAhead: o.refreshAhead === undefined ? base.refreshAhead : fraction(o.refreshAhead),
     cacheNullish: o.cacheNullish === undefined ? base.cacheNullish : bool(o.cacheNullish, 'cacheNullish'),
     shouldCache: o.shouldCache === undefined ? base.shouldCache : predicate(o.shouldCache),
-    tags: o.tags === undefined ? base.tags : tagList(o.tags),
+    // Tags accumulate across layers: an entry carries the cache's, its scope's and its own.
+    tags: o.tags === undefined ? base.tags : unionTags(base.tags, tagList(o.tags)),
   };
   if (policy.softTimeout !== Number.POSITIVE_INFINITY && policy.softTimeout >= policy.hardTimeout) {
     throw new RangeError(
@@ -129,4 +130,10 @@ export function tagList(value: unknown): readonly string[] {
     throw new TypeError(`\`tags\` must be an array of non-empty strings, got ${describe(value)}`);
   }
   return value.length === 0 ? DEFAULT_POLICY.tags : Object.freeze([...value]);
+}
+
+function unionTags(base: readonly string[], more: readonly string[]): readonly string[] {
+  if (base.length === 0) return more;
+  if (more.length === 0) return base;
+  return Object.freeze([...new Set([...base, ...more])]);
 }

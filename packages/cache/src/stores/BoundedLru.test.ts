@@ -31,6 +31,43 @@ describe('BoundedLru', () => {
     expect([...store.keys()]).toEqual(['c', 'a', 'd']);
   });
 
+  it('counts a read as use wherever the key sits in quick-lru\'s generations', () => {
+    // a and b are in quick-lru's current generation when a is read: a read there must still count.
+    const { store, evicted } = lru(3);
+    store.set('a', 1);
+    store.set('b', 2);
+    store.get('a');
+    store.set('c', 3);
+    store.set('d', 4);
+    expect(evicted).toEqual(['b']);
+    expect([...store.keys()]).toEqual(['a', 'c', 'd']);
+  });
+
+  it('evicts in exact least-recently-used order under random use', () => {
+    const max = 7;
+    const { store, evicted } = lru(max);
+    const model: string[] = []; // least recently used first
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const expectedEvictions: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const key = `k${Math.floor(random() * 20)}`;
+      const at = model.indexOf(key);
+      if (random() < 0.5) {
+        const value = store.get(key);
+        expect(value !== undefined).toBe(at !== -1);
+        if (at !== -1) model.push(...model.splice(at, 1));
+      } else {
+        store.set(key, i);
+        if (at !== -1) model.splice(at, 1);
+        else if (model.length === max) expectedEvictions.push(model.shift() as string);
+        model.push(key);
+      }
+      expect([...store.keys()]).toEqual(model);
+    }
+    expect(evicted).toEqual(expectedEvictions);
+  });
+
   it('counts an update of an existing key as use, without growing', () => {
     const { store, evicted } = lru(2);
     store.set('a', 1);

@@ -1,14 +1,17 @@
 import QuickLRU from 'quick-lru';
 
 /**
- * quick-lru with an exact bound.
+ * quick-lru made exact: an exact bound and exact least-recently-used order.
  *
  * quick-lru keeps two generations of at most `maxSize` keys each, so on its own it may hold up to
- * 2 × `maxSize` entries, and it drops a whole generation at once. Here we count live keys ourselves
- * and, before a new key would exceed `maxSize`, evict the single least recently used one (the first
- * of quick-lru's ascending order). Updates delete before they set, so quick-lru never keeps a
- * shadowed copy in its old generation: the oldest live key is always the first one it yields, and
- * with at most `maxSize` live keys quick-lru's own generation swap never drops a live entry.
+ * 2 × `maxSize` entries and drops a whole generation at once; and a read only moves a key that sits in
+ * the old generation, so inside the current one the order is insertion order, not use.
+ *
+ * Here we count live keys ourselves and, before a new key would exceed `maxSize`, evict the single
+ * least recently used one: the first of quick-lru's ascending order. For that order to be exact, every
+ * read or write re-inserts its key (delete, then set), so the newest use is always last. Because a key
+ * is deleted before it is set again, quick-lru never keeps a shadowed copy in its old generation, and
+ * with at most `maxSize` live keys its own generation swap only ever discards an empty generation.
  * @internal
  */
 export class BoundedLru<V> {
@@ -29,7 +32,12 @@ export class BoundedLru<V> {
 
   /** Reads a value and marks it most recently used. */
   get(key: string): V | undefined {
-    return this.#lru.get(key);
+    const value = this.#lru.peek(key);
+    if (value !== undefined) {
+      this.#lru.delete(key);
+      this.#lru.set(key, value);
+    }
+    return value;
   }
 
   /** Reads a value without touching its recency. */
