@@ -1,6 +1,7 @@
 import { Cache } from './Cache';
 import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 import { isBatchLoadError } from './errors/BatchLoadError';
+import { defer as deferred } from '../test/defer';
 
 /** A promise's outcome, captured as soon as it is created so that no rejection goes unhandled. */
 type Outcome<V> = { ok: true; value: V } | { ok: false; error: unknown };
@@ -10,22 +11,6 @@ function outcome<V>(promise: Promise<V>): Promise<Outcome<V>> {
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 function setup<V>(fn: BatchLoadFn<V>, options?: BatchLoaderOptions<V>) {

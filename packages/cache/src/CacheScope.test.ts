@@ -1,7 +1,17 @@
 import { Cache } from './Cache';
+import type { CacheScope } from './CacheScope';
 import { isCacheTimeoutError, CacheTimeoutError } from './errors/CacheTimeoutError';
 import { isCacheError } from './errors/CacheError';
 import { defer, recordEvents } from '../test/defer';
+
+/** Starts a slow load of `k`, runs `during` while it is in flight, then completes it with `value`. */
+async function duringLoad(scope: CacheScope<string>, during: () => Promise<unknown>, value = 'loaded'): Promise<string> {
+  const slow = defer<string>();
+  const loading = scope.getOrSet('k', () => slow.promise);
+  await during();
+  slow.resolve(value);
+  return loading;
+}
 
 beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());
@@ -202,7 +212,8 @@ describe('fail-safe', () => {
 });
 
 describe('timeouts', () => {
-  it('soft timeout answers with the stale value, then the factory refreshes the entry in the background', async () => {
+  /** A stale entry 'old', then a slow reload that a 100 ms soft timeout answers with it. */
+  async function staleThenSlowReload() {
     const cache = new Cache({ ttl: '1s', failSafe: '1m', softTimeout: '100ms' });
     const events = recordEvents(cache);
     const scope = cache.scope<string>('s');
@@ -211,6 +222,11 @@ describe('timeouts', () => {
     const slow = defer<string>();
     const answer = scope.getOrSet('k', () => slow.promise);
     await jest.advanceTimersByTimeAsync(100);
+    return { events, scope, slow, answer };
+  }
+
+  it('soft timeout answers with the stale value, then the factory refreshes the entry in the background', async () => {
+    const { events, scope, slow, answer } = await staleThenSlowReload();
     await expect(answer).resolves.toBe('old');
     expect(events.some((e) => e.type === 'CACHE_TIMEOUT' && e.timeout === 'soft')).toBe(true);
     expect(await scope.get('k')).toBeUndefined(); // still stale: never served on a plain read
@@ -220,14 +236,7 @@ describe('timeouts', () => {
   });
 
   it('reports the late completion of a timed-out factory as a background refresh', async () => {
-    const cache = new Cache({ ttl: '1s', failSafe: '1m', softTimeout: '100ms' });
-    const events = recordEvents(cache);
-    const scope = cache.scope<string>('s');
-    await scope.getOrSet('k', async () => 'old');
-    await jest.advanceTimersByTimeAsync(2_000);
-    const slow = defer<string>();
-    const answer = scope.getOrSet('k', () => slow.promise);
-    await jest.advanceTimersByTimeAsync(100);
+    const { events, slow, answer } = await staleThenSlowReload();
     await answer;
     await jest.advanceTimersByTimeAsync(400);
     slow.resolve('new');
@@ -357,21 +366,13 @@ describe('what gets cached', () => {
 
   it('does not let a load that started before a write overwrite it', async () => {
     const scope = new Cache().scope<string>('s');
-    const slow = defer<string>();
-    const loading = scope.getOrSet('k', () => slow.promise);
-    await scope.set('k', 'written');
-    slow.resolve('loaded');
-    expect(await loading).toBe('loaded');
+    expect(await duringLoad(scope, () => scope.set('k', 'written'))).toBe('loaded');
     expect(await scope.get('k')).toBe('written');
   });
 
   it('does not store a load that was running when its key was removed', async () => {
     const scope = new Cache().scope<string>('s');
-    const slow = defer<string>();
-    const loading = scope.getOrSet('k', () => slow.promise);
-    await scope.remove('k');
-    slow.resolve('stale by now');
-    await loading;
+    await duringLoad(scope, () => scope.remove('k'));
     expect(await scope.has('k')).toBe(false);
   });
 });
@@ -583,11 +584,7 @@ describe('tags', () => {
   it('a load running during a tag invalidation does not store its result', async () => {
     const cache = new Cache();
     const scope = cache.scope<string>('s', { tags: ['user:1'] });
-    const slow = defer<string>();
-    const loading = scope.getOrSet('k', () => slow.promise);
-    await cache.invalidateTags(['user:1']);
-    slow.resolve('pre-invalidation');
-    await loading;
+    await duringLoad(scope, () => cache.invalidateTags(['user:1']));
     expect(await scope.has('k')).toBe(false);
   });
 });
