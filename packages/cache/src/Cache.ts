@@ -2,7 +2,8 @@ import { createCached } from './cached';
 import type { CachedFunction, CachedOptions } from './cached';
 import { CacheScope } from './CacheScope';
 import type { CacheStats, ScopeHost } from './CacheScope';
-import type { CacheEventMap, CacheEventName } from './events/CacheEvents';
+import { CacheEventType } from './events/CacheEvents';
+import type { CacheEvent, CacheEventMap, CacheEventName } from './events/CacheEvents';
 import { EventBus } from './events/EventBus';
 import { createInvalidating } from './invalidating';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
@@ -11,6 +12,7 @@ import { describe } from './options/duration';
 import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { Resource } from './resource';
+import type { Uncached } from './uncached';
 
 /** `cache.stats()`: every scope's counters added up, and each scope's own. */
 export interface CacheStatsSnapshot extends CacheStats {
@@ -67,7 +69,7 @@ export class Cache {
     this.#defaults = resolvePolicy(DEFAULT_POLICY, load);
     this.#maxSize = resolveMaxSize(maxSize, DEFAULT_MAX_SIZE);
     const reportError = onListenerError ?? warnListenerError;
-    this.#host = { clock, bus: new EventBus(reportError), onListenerError: reportError };
+    this.#host = { clock, bus: new EventBus<CacheEvent>(CacheEventType, reportError), onListenerError: reportError };
     if (onEvent !== undefined) this.#host.bus.on('*', onEvent);
   }
 
@@ -110,10 +112,11 @@ export class Cache {
    * await getUser.refresh(42); // force refresh
    */
   cached<A extends unknown[], R>(
-    fn: (...args: A) => R | PromiseLike<R>,
+    fn: (...args: A) => R | Uncached<R> | PromiseLike<R | Uncached<R>>,
     options: CachedOptions<A, Awaited<R>> = {},
   ): CachedFunction<A, Awaited<R>> {
-    return createCached<A, Awaited<R>>(fn as (...args: A) => Awaited<R> | PromiseLike<Awaited<R>>, options, (name, scopeOptions, prefixWithName) => {
+    type Fn = (...args: A) => Awaited<R> | Uncached<Awaited<R>> | PromiseLike<Awaited<R> | Uncached<Awaited<R>>>;
+    return createCached<A, Awaited<R>>(fn as Fn, options, (name, scopeOptions, prefixWithName) => {
       const unique = this.#uniqueName(name);
       const keyPrefix = scopeOptions.keyPrefix ?? (prefixWithName ? unique : undefined);
       return this.#createScope(unique, { ...scopeOptions, keyPrefix });
@@ -147,7 +150,7 @@ export class Cache {
 
   /** Listens to every scope's events (`'*'` for all types). Returns a function that unsubscribes. */
   on<K extends CacheEventName>(type: K | '*', listener: (event: CacheEventMap[K]) => void): () => void {
-    return this.#host.bus.on(type, listener);
+    return this.#host.bus.on(type, listener as (event: CacheEvent) => void);
   }
 
   /** Drops every entry carrying one of `tags`, in every scope. Resolves to how many were dropped. */

@@ -1,4 +1,6 @@
 import { Cache } from './Cache';
+import { uncached } from './uncached';
+import type { Uncached } from './uncached';
 import type { CacheScope } from './CacheScope';
 import { isCacheTimeoutError, CacheTimeoutError } from './errors/CacheTimeoutError';
 import { isCacheError } from './errors/CacheError';
@@ -362,6 +364,18 @@ describe('what gets cached', () => {
     await scope.getOrSet('good', async () => ({ status: 200 }));
     expect(await scope.has('bad')).toBe(false);
     expect(await scope.has('good')).toBe(true);
+  });
+
+  it('returns an uncached(value) answer to every waiting caller without storing it', async () => {
+    const scope = new Cache().scope<number>('s');
+    const gate = defer<number | Uncached<number>>();
+    const loader = jest.fn(() => gate.promise);
+    const callers = [scope.getOrSet('k', loader), scope.getOrSet('k', loader)];
+    gate.resolve(uncached(-1));
+    expect(await Promise.all(callers)).toEqual([-1, -1]);
+    expect(await scope.has('k')).toBe(false);
+    expect(await scope.getOrSet('k', async () => 5)).toBe(5);
+    expect(loader).toHaveBeenCalledTimes(1);
   });
 
   it('does not let a load that started before a write overwrite it', async () => {

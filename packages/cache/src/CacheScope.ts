@@ -1,6 +1,6 @@
 import { CacheEntry } from './CacheEntry';
 import { CacheTimeoutError } from './errors/CacheTimeoutError';
-import { cacheEvent } from './events/CacheEvents';
+import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
 import { EventBus } from './events/EventBus';
 import type { Clock, EntryOptions, LoadOptions } from './options/CacheOptions';
@@ -9,6 +9,7 @@ import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
 import { BatchLoader } from './BatchLoader';
+import { Uncached } from './uncached';
 import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
 /** Counters of one scope (or, from `cache.stats()`, of all scopes added up). */
@@ -45,7 +46,7 @@ export interface WarmupResult {
 /** What a scope needs from its cache. @internal */
 export interface ScopeHost {
   readonly clock: Clock;
-  readonly bus: EventBus;
+  readonly bus: EventBus<CacheEvent>;
   readonly onListenerError: (error: unknown) => void;
 }
 
@@ -61,11 +62,11 @@ interface Flight<V> {
 }
 
 /** How a read invokes its loader without allocating a closure on the hit path. @internal */
-export type Invoke<V, A, B> = (a: A, b: B) => V | PromiseLike<V>;
+export type Invoke<V, A, B> = (a: A, b: B) => V | Uncached<V> | PromiseLike<V | Uncached<V>>;
 /** Computes the tags of a value loaded for a call. @internal */
 export type TagsOf<B> = ((b: B) => readonly string[]) | null;
 
-const callLoader = <V>(loader: () => V | PromiseLike<V>): V | PromiseLike<V> => loader();
+const callLoader = <V>(loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>) => loader();
 
 /**
  * A named partition of a {@link Cache}: its own exact LRU of at most `maxSize` entries, its own
@@ -88,7 +89,7 @@ export class CacheScope<V = unknown> {
   /** @internal the resolved options of this scope */
   readonly policy: Policy;
   readonly #host: ScopeHost;
-  readonly #bus: EventBus;
+  readonly #bus: EventBus<CacheEvent>;
   readonly #l1: BoundedLru<CacheEntry<V>>;
   readonly #flights = new Map<string, Flight<V>>();
   readonly #tagIndex = new Map<string, Set<string>>();
@@ -107,7 +108,7 @@ export class CacheScope<V = unknown> {
     this.policy = policy;
     this.maxSize = maxSize;
     this.keyPrefix = keyPrefix;
-    this.#bus = new EventBus(host.onListenerError);
+    this.#bus = new EventBus<CacheEvent>(CacheEventType, host.onListenerError);
     this.#l1 = new BoundedLru<CacheEntry<V>>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
       this.#evictions++;
@@ -122,7 +123,7 @@ export class CacheScope<V = unknown> {
 
   /** Listens to this scope's events (`'*'` for all). Returns a function that unsubscribes. */
   on<K extends CacheEventName>(type: K | '*', listener: (event: CacheEventMap[K]) => void): () => void {
-    return this.#bus.on(type, listener);
+    return this.#bus.on(type, listener as (event: CacheEvent) => void);
   }
 
   /**
@@ -133,7 +134,7 @@ export class CacheScope<V = unknown> {
    * @example
    * const user = await users.getOrSet(`user:${id}`, () => db.users.find(id), { ttl: '1m' });
    */
-  getOrSet(key: string, loader: () => V | PromiseLike<V>, options?: LoadOptions<V>): Promise<V> {
+  getOrSet(key: string, loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>, options?: LoadOptions<V>): Promise<V> {
     try {
       checkKey(key);
       if (typeof loader !== 'function') {
@@ -397,7 +398,10 @@ export class CacheScope<V = unknown> {
    * @example
    * await config.warmup({ 'config:app': loadAppConfig, 'feature-flags': loadFlags });
    */
-  async warmup(loaders: Record<string, () => V | PromiseLike<V>>, options?: LoadOptions<V>): Promise<WarmupResult> {
+  async warmup(
+    loaders: Record<string, () => V | Uncached<V> | PromiseLike<V | Uncached<V>>>,
+    options?: LoadOptions<V>,
+  ): Promise<WarmupResult> {
     if (typeof loaders !== 'object' || loaders === null) {
       throw new TypeError(`\`warmup\` takes an object of { key: loader }, got ${describe(loaders)}`);
     }
@@ -537,7 +541,7 @@ export class CacheScope<V = unknown> {
     this.#loads++;
     // A forced reload supersedes a load already running: only the newest may store its result.
     this.#discardFlight(key);
-    let result: Promise<V>;
+    let result: Promise<V | Uncached<V>>;
     let tags = policy.tags;
     try {
       if (tagsOf !== null) tags = mergeTags(policy.tags, tagsOf(b));
@@ -551,6 +555,7 @@ export class CacheScope<V = unknown> {
       tags,
       promise: result.then(
         (value) => {
+          if (value instanceof Uncached) return value.value as V;
           if (!flight.discard) {
             this.#store(key, value, policy, flight.tags);
             if (flight.background && this.#listening()) {

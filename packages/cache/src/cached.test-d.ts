@@ -2,6 +2,7 @@
 // result types; misuse is a compile error.
 import { Cache } from './Cache';
 import type { CachedFunction } from './cached';
+import { uncached } from './uncached';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assertType = <T extends true>(_proof?: T) => undefined;
@@ -29,5 +30,9 @@ const users = cache.scope<{ name: string }>('typed-users');
 // @ts-expect-error value of the wrong type
 void users.set('k', { nme: 'typo' });
 void users.getOrSet('k', async () => ({ name: 'ann' }));
+
+// A function that sometimes answers uncached(value) keeps its plain result type.
+const _quote = cache.cached(async (id: number) => (id > 0 ? id * 2 : uncached(0)));
+assertType<Equal<ReturnType<typeof _quote>, Promise<number>>>();
 
 void assertType;

@@ -1,4 +1,5 @@
 import type { CacheScope, TagsOf } from './CacheScope';
+import type { Uncached } from './uncached';
 import { deriveKey } from './keys/deriveKey';
 import { compileTemplate, isTemplate } from './keys/keyTemplate';
 import type { ScopeOptions } from './options/CacheOptions';
@@ -59,7 +60,7 @@ export type ScopeFactory = <R>(name: string, options: ScopeOptions<R>, prefixWit
 
 /** @internal the implementation of `cache.cached()` */
 export function createCached<A extends unknown[], R>(
-  fn: (...args: A) => R | PromiseLike<R>,
+  fn: (...args: A) => R | Uncached<R> | PromiseLike<R | Uncached<R>>,
   options: CachedOptions<A, R>,
   newScope: ScopeFactory,
 ): CachedFunction<A, R> {

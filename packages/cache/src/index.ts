@@ -10,6 +10,7 @@ export type { InvalidatingFunction, InvalidatingOptions, KeySelector, Recache, R
 export { Resource } from './resource';
 export type { ResourceReadOptions } from './resource';
 export { ResultCache, makeKey } from './ResultCache';
+export { Uncached, uncached } from './uncached';
 export type { ResultCacheStats } from './ResultCache';
 export { deriveKey } from './keys/deriveKey';
 export { compileTemplate } from './keys/keyTemplate';
@@ -18,6 +19,7 @@ export { toMs, ttlToMs } from './options/duration';
 export type { Duration, Ttl } from './options/duration';
 export type { CacheOptions, Clock, EntryOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
+export { EventBus } from './events/EventBus';
 export type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
 export { CacheError, isCacheError } from './errors/CacheError';
 export { CacheTimeoutError, isCacheTimeoutError } from './errors/CacheTimeoutError';

@@ -1,42 +1,51 @@
-import { CacheEventType } from './CacheEvents';
-import type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName } from './CacheEvents';
-
 /**
- * Listeners of one emitter (a cache or a scope). `active` lets emitters skip building an event
- * nobody listens to, which keeps the hit path free of allocations.
- * @internal
+ * Typed listeners of one emitter (a cache, a scope, a `resilient()` pipeline). `active` lets emitters
+ * skip building an event nobody listens to, which keeps hot paths free of allocations. A listener that
+ * throws is reported to `onListenerError`, never to the code that emitted the event.
+ *
+ * @example
+ * const bus = new EventBus<MyEvent>(MyEventType, (error) => console.warn(error));
+ * const off = bus.on('THING_HAPPENED', (event) => console.log(event));
+ * if (bus.active) bus.emit({ type: 'THING_HAPPENED' });
  */
-export class EventBus {
-  #all: CacheEventListener[] = [];
-  #byType = new Map<CacheEventName, Array<(event: never) => void>>();
+export class EventBus<E extends { readonly type: string }> {
+  #all: Array<(event: E) => void> = [];
+  #byType = new Map<string, Array<(event: E) => void>>();
   /** True while at least one listener is registered. */
   active = false;
 
-  constructor(private readonly onListenerError: (error: unknown) => void) {}
+  /**
+   * @param types the known event types (an object whose keys are the type names), to refuse typos
+   * @param onListenerError receives what a listener throws
+   */
+  constructor(
+    private readonly types: Readonly<Record<string, unknown>>,
+    private readonly onListenerError: (error: unknown) => void,
+  ) {}
 
-  on<K extends CacheEventName>(type: K | '*', listener: (event: CacheEventMap[K]) => void): () => void {
+  /** Listens to one event type, or to all with `'*'`. Returns a function that unsubscribes. */
+  on<K extends E['type']>(type: K | '*', listener: (event: Extract<E, { type: K }>) => void): () => void {
     if (typeof listener !== 'function') {
       throw new TypeError(`an event listener must be a function, got ${typeof listener}`);
     }
-    if (type !== '*' && !Object.prototype.hasOwnProperty.call(CacheEventType, type)) {
+    if (type !== '*' && !Object.prototype.hasOwnProperty.call(this.types, type)) {
       throw new TypeError(
-        `unknown event type ${JSON.stringify(type)}: use '*' or one of ${Object.keys(CacheEventType).join(', ')}`,
+        `unknown event type ${JSON.stringify(type)}: use '*' or one of ${Object.keys(this.types).join(', ')}`,
       );
     }
-    if (type === '*') {
-      this.#all = [...this.#all, listener as CacheEventListener];
-    } else {
-      this.#byType.set(type, [...(this.#byType.get(type) ?? []), listener as (event: never) => void]);
-    }
+    const fn = listener as (event: E) => void;
+    // Arrays are replaced, never mutated, so a listener that (un)subscribes cannot disturb an emit loop.
+    if (type === '*') this.#all = [...this.#all, fn];
+    else this.#byType.set(type, [...(this.#byType.get(type) ?? []), fn]);
     this.active = true;
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
       if (type === '*') {
-        this.#all = this.#all.filter((l) => l !== listener);
+        this.#all = this.#all.filter((l) => l !== fn);
       } else {
-        const rest = (this.#byType.get(type) ?? []).filter((l) => l !== listener);
+        const rest = (this.#byType.get(type) ?? []).filter((l) => l !== fn);
         if (rest.length === 0) this.#byType.delete(type);
         else this.#byType.set(type, rest);
       }
@@ -44,22 +53,21 @@ export class EventBus {
     };
   }
 
-  /** Delivers an event; a listener that throws is reported, never propagated to the caller. */
-  emit(event: CacheEvent): void {
-    // Arrays are replaced, never mutated, so a listener that (un)subscribes cannot disturb this loop.
+  /** Delivers an event to its listeners. */
+  emit(event: E): void {
     for (const listener of this.#all) this.#deliver(listener, event);
     const typed = this.#byType.get(event.type);
-    if (typed !== undefined) for (const listener of typed) this.#deliver(listener as CacheEventListener, event);
+    if (typed !== undefined) for (const listener of typed) this.#deliver(listener, event);
   }
 
-  #deliver(listener: CacheEventListener, event: CacheEvent): void {
+  #deliver(listener: (event: E) => void, event: E): void {
     try {
       listener(event);
     } catch (error) {
       try {
         this.onListenerError(error);
       } catch {
-        // The error reporter itself failed: nothing sensible is left to do, and the call must go on.
+        // The error reporter itself failed: nothing sensible is left to do, and the caller must go on.
       }
     }
   }
