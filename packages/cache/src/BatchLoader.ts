@@ -29,9 +29,10 @@ export interface BatchLoaderOptions<V = unknown> extends LoadOptions<V> {
   maxBatchSize?: number;
 }
 
-interface Pending<V> {
+/** A key waiting for its batch. Typed `unknown` so that V appears only in method signatures (variance). */
+interface Pending {
   key: string;
-  resolve: (value: V) => void;
+  resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
@@ -48,7 +49,7 @@ export class BatchLoader<V> {
   readonly #policy: Policy;
   readonly #windowMs: number;
   readonly #maxBatchSize: number;
-  #batch: Array<Pending<V>> = [];
+  #batch: Pending[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal use `scope.batchLoader()` */
@@ -86,7 +87,7 @@ export class BatchLoader<V> {
   /** @internal adds a missed key to the current batch */
   enqueue(key: string): Promise<V> {
     return new Promise<V>((resolve, reject) => {
-      this.#batch.push({ key, resolve, reject });
+      this.#batch.push({ key, resolve: resolve as (value: unknown) => void, reject });
       if (this.#batch.length >= this.#maxBatchSize) this.#dispatch();
       else if (this.#timer === undefined) this.#timer = setTimeout(() => this.#dispatch(), this.#windowMs);
     });
@@ -114,7 +115,7 @@ export class BatchLoader<V> {
     );
   }
 
-  #settle(batch: Array<Pending<V>>, values: Awaited<ReturnType<BatchLoadFn<V>>>): void {
+  #settle(batch: Pending[], values: Awaited<ReturnType<BatchLoadFn<V>>>): void {
     const scope = this.#scope.name;
     if (Array.isArray(values)) {
       if (values.length !== batch.length) {

@@ -90,8 +90,10 @@ export class CacheScope<V = unknown> {
   readonly policy: Policy;
   readonly #host: ScopeHost;
   readonly #bus: EventBus<CacheEvent>;
-  readonly #l1: BoundedLru<CacheEntry<V>>;
-  readonly #flights = new Map<string, Flight<V>>();
+  // Internals hold `unknown` so that V appears only in method signatures: a CacheScope<User> is then
+  // usable where a CacheScope<unknown> is expected.
+  readonly #l1: BoundedLru<CacheEntry>;
+  readonly #flights = new Map<string, Flight<unknown>>();
   readonly #tagIndex = new Map<string, Set<string>>();
 
   #hits = 0;
@@ -109,7 +111,7 @@ export class CacheScope<V = unknown> {
     this.maxSize = maxSize;
     this.keyPrefix = keyPrefix;
     this.#bus = new EventBus<CacheEvent>(CacheEventType, host.onListenerError);
-    this.#l1 = new BoundedLru<CacheEntry<V>>(maxSize, (key, entry) => {
+    this.#l1 = new BoundedLru<CacheEntry>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
       this.#evictions++;
       if (this.#listening()) this.#emit(cacheEvent.CACHE_EVICTION(this.name, this.fullKey(key), this.#host.clock.now()));
@@ -163,7 +165,7 @@ export class CacheScope<V = unknown> {
     tagsOf: TagsOf<B>,
   ): Promise<V> {
     const now = this.#host.clock.now();
-    let stale: CacheEntry<V> | undefined;
+    let stale: CacheEntry | undefined;
     if (!force) {
       const entry = this.#l1.get(key);
       if (entry !== undefined) {
@@ -173,7 +175,7 @@ export class CacheScope<V = unknown> {
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true);
           }
-          return Promise.resolve(entry.value);
+          return Promise.resolve(entry.value as V);
         }
         if (now < entry.throttledUntil) {
           this.#staleHits++;
@@ -183,7 +185,7 @@ export class CacheScope<V = unknown> {
             this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
             this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
           }
-          return Promise.resolve(entry.value);
+          return Promise.resolve(entry.value as V);
         }
         if (now < entry.staleUntil) stale = entry;
         else this.#drop(key, entry);
@@ -192,7 +194,7 @@ export class CacheScope<V = unknown> {
     this.#misses++;
     if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
     const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false);
-    if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise;
+    if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise as Promise<V>;
     return this.#guard(key, flight, stale, policy, now);
   }
 
@@ -216,7 +218,7 @@ export class CacheScope<V = unknown> {
     }
     this.#hits++;
     if (this.#listening()) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), this.#host.clock.now()));
-    return entry.value;
+    return entry.value as V;
   }
 
   /** Fresh values for `keys`, in order (`undefined` where there is none). */
@@ -518,7 +520,7 @@ export class CacheScope<V = unknown> {
     return Promise.resolve(removed);
   }
 
-  #fresh(key: string, touch: boolean): CacheEntry<V> | undefined {
+  #fresh(key: string, touch: boolean): CacheEntry | undefined {
     const entry = touch ? this.#l1.get(key) : this.#l1.peek(key);
     if (entry === undefined) return undefined;
     const now = this.#host.clock.now();
@@ -535,7 +537,7 @@ export class CacheScope<V = unknown> {
     b: B,
     tagsOf: TagsOf<B>,
     background: boolean,
-  ): Flight<V> {
+  ): Flight<unknown> {
     const clock = this.#host.clock;
     const started = clock.now();
     this.#loads++;
@@ -549,7 +551,7 @@ export class CacheScope<V = unknown> {
     } catch (error) {
       result = Promise.reject(error);
     }
-    const flight: Flight<V> = {
+    const flight: Flight<unknown> = {
       discard: false,
       background,
       tags,
@@ -590,7 +592,7 @@ export class CacheScope<V = unknown> {
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
-  #guard(key: string, flight: Flight<V>, stale: CacheEntry<V> | undefined, policy: Policy, started: number): Promise<V> {
+  #guard(key: string, flight: Flight<unknown>, stale: CacheEntry | undefined, policy: Policy, started: number): Promise<V> {
     const clock = this.#host.clock;
     return new Promise<V>((resolve, reject) => {
       let done = false;
@@ -603,12 +605,12 @@ export class CacheScope<V = unknown> {
         if (hard !== undefined) clearTimeout(hard);
         return true;
       };
-      const serveStale = (entry: CacheEntry<V>, reason: StaleReason, error?: unknown) => {
+      const serveStale = (entry: CacheEntry, reason: StaleReason, error?: unknown) => {
         this.#staleHits++;
         if (this.#listening()) {
           this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, this.fullKey(key), clock.now(), reason, error));
         }
-        resolve(entry.value);
+        resolve(entry.value as V);
       };
       const timedOut = (timeout: 'soft' | 'hard') => {
         // The load goes on without this caller: when it completes, it is a background refresh.
@@ -620,7 +622,7 @@ export class CacheScope<V = unknown> {
       };
       flight.promise.then(
         (value) => {
-          if (finish()) resolve(value);
+          if (finish()) resolve(value as V);
         },
         (error: unknown) => {
           if (!finish()) return;
@@ -660,7 +662,7 @@ export class CacheScope<V = unknown> {
     this.#write(key, new CacheEntry(value, freshUntil, freshUntil + policy.failSafe, refreshAt, tags));
   }
 
-  #write(key: string, entry: CacheEntry<V>): void {
+  #write(key: string, entry: CacheEntry): void {
     const previous = this.#l1.peek(key);
     if (previous !== undefined && previous.tags.length > 0) this.#unindex(key, previous.tags);
     this.#l1.set(key, entry);
@@ -671,7 +673,7 @@ export class CacheScope<V = unknown> {
     }
   }
 
-  #drop(key: string, entry: CacheEntry<V>): void {
+  #drop(key: string, entry: CacheEntry): void {
     this.#l1.delete(key);
     if (entry.tags.length > 0) this.#unindex(key, entry.tags);
   }

@@ -36,3 +36,6 @@ const _quote = cache.cached(async (id: number) => (id > 0 ? id * 2 : uncached(0)
 assertType<Equal<ReturnType<typeof _quote>, Promise<number>>>();
 
 void assertType;
+
+// A scope of a specific value type is usable where any scope is expected.
+const _anyScope: import('./CacheScope').CacheScope<unknown> = users;

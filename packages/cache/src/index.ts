@@ -15,7 +15,7 @@ export type { ResultCacheStats } from './ResultCache';
 export { deriveKey } from './keys/deriveKey';
 export { compileTemplate } from './keys/keyTemplate';
 export type { TemplateFiller } from './keys/keyTemplate';
-export { toMs, ttlToMs } from './options/duration';
+export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 export type { Duration, Ttl } from './options/duration';
 export type { CacheOptions, Clock, EntryOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';

@@ -17,10 +17,12 @@ export class EventBus<E extends { readonly type: string }> {
   /**
    * @param types the known event types (an object whose keys are the type names), to refuse typos
    * @param onListenerError receives what a listener throws
+   * @param onActiveChange called when `active` changes (first listener added, last one removed)
    */
   constructor(
     private readonly types: Readonly<Record<string, unknown>>,
     private readonly onListenerError: (error: unknown) => void,
+    private readonly onActiveChange?: (active: boolean) => void,
   ) {}
 
   /** Listens to one event type, or to all with `'*'`. Returns a function that unsubscribes. */
@@ -37,7 +39,7 @@ export class EventBus<E extends { readonly type: string }> {
     // Arrays are replaced, never mutated, so a listener that (un)subscribes cannot disturb an emit loop.
     if (type === '*') this.#all = [...this.#all, fn];
     else this.#byType.set(type, [...(this.#byType.get(type) ?? []), fn]);
-    this.active = true;
+    this.#setActive(true);
     let subscribed = true;
     return () => {
       if (!subscribed) return;
@@ -49,8 +51,14 @@ export class EventBus<E extends { readonly type: string }> {
         if (rest.length === 0) this.#byType.delete(type);
         else this.#byType.set(type, rest);
       }
-      this.active = this.#all.length > 0 || this.#byType.size > 0;
+      this.#setActive(this.#all.length > 0 || this.#byType.size > 0);
     };
+  }
+
+  #setActive(active: boolean): void {
+    if (this.active === active) return;
+    this.active = active;
+    this.onActiveChange?.(active);
   }
 
   /** Delivers an event to its listeners. */

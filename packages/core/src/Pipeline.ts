@@ -1,0 +1,353 @@
+import { CacheScope, EventBus, describeValue as describe, uncached } from '@toolkit/cache';
+import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
+import { attemptStorage, callStorage, neverAborted } from './context';
+import type { CallState } from './context';
+import { isRateLimitedError } from './errors/RateLimitedError';
+import { EventType, resilienceEvent } from './events/ResilienceEvents';
+import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
+import { checkMatchers, matchesAny } from './matchers';
+import type { ErrorMatcher, FallbackOptions, ResilientOptions } from './options/ResilientOptions';
+import { Bulkhead } from './policies/Bulkhead';
+import type { CircuitBreaker } from './policies/CircuitBreaker';
+import { abortError, isAbort, Passthrough } from './policies/Passthrough';
+import { RateLimiterPolicy } from './policies/RateLimiterPolicy';
+import { Retry } from './policies/Retry';
+import { Timeout } from './policies/Timeout';
+import { toMs } from '@toolkit/cache';
+
+/** A function wrapped by `resilient()`: the same parameters, a promise of the same result. */
+export interface ResilientFunction<A extends unknown[], R> {
+  (...args: A): Promise<R>;
+  /**
+   * The same function with a caller's `AbortSignal`: aborting rejects the call at once (with the
+   * signal's reason), cuts a retry sleep short and aborts the running attempt's signal. With a cache, the
+   * shared load others may be waiting for keeps running and fills the cache; only this caller stops.
+   */
+  withSignal(signal: AbortSignal): (...args: A) => Promise<R>;
+  /** The wrapped function's name in events and errors. */
+  readonly functionName: string;
+  /** The cache layer (a cached function: `.scope.stats()`, `.keyFor(...args)`, `.invalidate()`, `.refresh()`), if any. */
+  readonly cache: CachedFunction<A, R> | undefined;
+  /** The circuit breaker (`state`, `isolate()`, `reset()`, `toJSON()`), if any. */
+  readonly circuitBreaker: CircuitBreaker | undefined;
+  /** The bulkhead (`executionSlots`, `queueSlots`), if any. */
+  readonly bulkhead: Bulkhead | undefined;
+  /** The rate limiter (`availableTokens`, `queueLength`), if any. */
+  readonly rateLimiter: RateLimiterPolicy | undefined;
+}
+
+/** What a pipeline needs from its registry. @internal */
+export interface PipelineHost {
+  readonly cache: Cache;
+  readonly bus: EventBus<ResilienceEvent>;
+  readonly onListenerError: (error: unknown) => void;
+  breaker(name: string, options: NonNullable<ResilientOptions['circuitBreaker']>, named: boolean): CircuitBreaker;
+  /** Calls `sync` whenever global listeners come or go. */
+  watchGlobalListeners(sync: () => void): void;
+}
+
+type AnyFallback = FallbackOptions<unknown[], unknown>;
+
+/**
+ * One configured pipeline (made by `resilient(options)`): its policies (breaker, rate limiter, bulkhead,
+ * retry, timeout) are shared by every function it wraps; each wrapped function gets its own cache scope
+ * unless `cache` is a shared scope.
+ * @internal use `resilient()`
+ */
+export class Pipeline {
+  readonly name: string | undefined;
+  readonly bus: EventBus<ResilienceEvent>;
+  readonly circuitBreaker: CircuitBreaker | undefined;
+  readonly bulkhead: Bulkhead | undefined;
+  readonly rateLimiter: RateLimiterPolicy | undefined;
+  readonly #host: PipelineHost;
+  readonly #options: ResilientOptions;
+  readonly #retry: Retry | undefined;
+  readonly #attemptTimeout: Timeout | undefined;
+  readonly #callTimeout: Timeout | undefined;
+  readonly #ignoreOn: readonly ErrorMatcher[] | undefined;
+  readonly #fallback: AnyFallback | undefined;
+  readonly #fallbackOn: readonly ErrorMatcher[] | undefined;
+  readonly #syncs = new Set<() => void>();
+
+  constructor(host: PipelineHost, options: ResilientOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`resilient() takes an options object, got ${describe(options)}`);
+    }
+    const known = new Set(['cache', 'retry', 'circuitBreaker', 'timeout', 'fallback', 'bulkhead', 'rateLimiter', 'name', 'onEvent']);
+    for (const key of Object.keys(options)) {
+      if (!known.has(key)) throw new TypeError(`unknown resilient() option \`${key}\`: use one of ${[...known].join(', ')}`);
+    }
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+      throw new TypeError(`\`name\` must be a non-empty string, got ${describe(options.name)}`);
+    }
+    this.#host = host;
+    this.#options = options;
+    this.name = options.name;
+    this.bus = new EventBus<ResilienceEvent>(EventType, host.onListenerError, () => this.#syncAll());
+    host.watchGlobalListeners(() => this.#syncAll());
+    if (options.onEvent !== undefined) this.bus.on('*', options.onEvent);
+
+    if (options.retry !== undefined) this.#retry = new Retry(options.retry);
+    this.#ignoreOn = checkMatchers(options.retry?.ignoreOn, 'retry.ignoreOn');
+    if (options.timeout !== undefined) {
+      const t = typeof options.timeout === 'object' ? options.timeout : { after: options.timeout };
+      if (t.after === undefined) throw new TypeError('`timeout.after` is required: how long an attempt may take');
+      if (t.perAttempt === false) this.#callTimeout = new Timeout(t.after, 'timeout.after');
+      else this.#attemptTimeout = new Timeout(t.after, 'timeout.after');
+    }
+    if (options.circuitBreaker !== undefined) {
+      const named = options.circuitBreaker.name ?? options.name;
+      this.circuitBreaker = host.breaker(named ?? 'circuit', options.circuitBreaker, named !== undefined);
+    }
+    if (options.bulkhead !== undefined) this.bulkhead = new Bulkhead(options.bulkhead);
+    if (options.rateLimiter !== undefined) {
+      const { maxCalls, period, maxWait = 0 } = options.rateLimiter;
+      this.rateLimiter = new RateLimiterPolicy({
+        maxCalls,
+        periodMs: toMs(period, 'rateLimiter.period'),
+        maxWaitMs: toMs(maxWait, 'rateLimiter.maxWait'),
+        functionName: options.name,
+      });
+    }
+    if (options.fallback !== undefined) {
+      const f = options.fallback;
+      this.#fallback =
+        typeof f === 'object' && f !== null && 'handler' in f ? (f as AnyFallback) : ({ handler: f } as AnyFallback);
+      this.#fallbackOn = checkMatchers(this.#fallback.fallbackOn, 'fallback.fallbackOn');
+    }
+  }
+
+  /** Wraps `fn` in this pipeline. */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): ResilientFunction<A, Awaited<R>> {
+    if (typeof fn !== 'function') throw new TypeError(`resilient() wraps a function, got ${describe(fn)}`);
+    type V = Awaited<R>;
+    const functionName = fn.name || this.name || 'anonymous';
+    const bus = this.bus;
+    const global = this.#host.bus;
+    const emit = (build: (functionName: string) => ResilienceEvent) => {
+      if (!bus.active && !global.active) return;
+      const event = build(functionName);
+      if (bus.active) bus.emit(event);
+      if (global.active) global.emit(event);
+    };
+    const cacheOption = this.#options.cache as CachedOptions<A, V> | CacheScope<V> | undefined;
+    let cached: CachedFunction<A, V> | undefined;
+    const keyOf = (args: A): (() => string | undefined) => () => cached?.keyFor(...args);
+
+    const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> => {
+      const call: CallState = { functionName, key: keyOf(args), signal, attempts: 0, emit };
+      return callStorage.run(call, () => this.#run<A, V>(call, fn as (...args: A) => V | PromiseLike<V>, thisArg, args, cached !== undefined));
+    };
+
+    let wrapped: ResilientFunction<A, V>;
+    if (cacheOption !== undefined) {
+      const loader = function (this: unknown, ...args: A) {
+        return load(this, args, neverAborted);
+      };
+      Object.defineProperty(loader, 'name', { value: functionName });
+      // V is already awaited; cached() would await it again, which TypeScript cannot see is the same type.
+      const cacheIt = this.#host.cache.cached.bind(this.#host.cache) as (f: typeof loader, o: object) => CachedFunction<A, V>;
+      cached = cacheIt(loader, cacheOption instanceof CacheScope ? { scope: cacheOption, name: functionName } : { name: functionName, ...cacheOption });
+      const forward = forwardCacheEvents(cached.scope, emit);
+      this.#syncs.add(() => forward(bus.active || global.active));
+      forward(bus.active || global.active);
+      const hit = cached;
+      wrapped = hit as unknown as ResilientFunction<A, V>;
+      Object.defineProperty(wrapped, 'withSignal', {
+        value: (signal: AbortSignal) =>
+          function (this: unknown, ...args: A) {
+            return raceAbort(hit.apply(this, args), signal);
+          },
+      });
+    } else {
+      wrapped = function (this: unknown, ...args: A): Promise<V> {
+        return load(this, args, neverAborted) as Promise<V>;
+      } as ResilientFunction<A, V>;
+      Object.defineProperty(wrapped, 'name', { value: functionName });
+      Object.defineProperty(wrapped, 'withSignal', {
+        value: (signal: AbortSignal) =>
+          function (this: unknown, ...args: A) {
+            return raceAbort(load(this, args, signal) as Promise<V>, signal);
+          },
+      });
+    }
+    Object.defineProperties(wrapped, {
+      functionName: { value: functionName, enumerable: true },
+      cache: { value: cached, enumerable: true },
+      circuitBreaker: { value: this.circuitBreaker, enumerable: true },
+      bulkhead: { value: this.bulkhead, enumerable: true },
+      rateLimiter: { value: this.rateLimiter, enumerable: true },
+    });
+    return wrapped;
+  }
+
+  /** Listens to the events of every function of this pipeline (`'*'` for all). Returns an unsubscribe function. */
+  on<K extends EventTypeName>(type: K | '*', listener: (event: ResilienceEventMap[K]) => void): () => void {
+    return this.bus.on(type, listener as (event: ResilienceEvent) => void);
+  }
+
+  #syncAll(): void {
+    for (const sync of this.#syncs) sync();
+  }
+
+  /** Fallback around the policies: SUCCESS, FAILURE or FALLBACK_USED ends every call that ran. */
+  async #run<A extends unknown[], V>(
+    call: CallState,
+    fn: (...args: A) => V | PromiseLike<V>,
+    thisArg: unknown,
+    args: A,
+    hasCache: boolean,
+  ): Promise<V | Uncached<V>> {
+    const started = performance.now();
+    try {
+      const value = await this.#policies(call, fn, thisArg, args);
+      call.emit((name) =>
+        resilienceEvent.SUCCESS(name, { key: call.key(), attempt: call.attempts, durationMs: performance.now() - started }),
+      );
+      return value;
+    } catch (error) {
+      const fallback = this.#fallback;
+      if (fallback !== undefined && this.#fallbackApplies(error)) {
+        call.emit((name) =>
+          resilienceEvent.FALLBACK_USED(name, { key: call.key(), attempt: call.attempts, error, durationMs: performance.now() - started }),
+        );
+        const handler = fallback.handler;
+        const value = (typeof handler === 'function' ? await (handler as (e: unknown, a: A) => V)(error, args) : handler) as V;
+        return hasCache && fallback.cacheFallback !== true ? uncached(value) : value;
+      }
+      call.emit((name) =>
+        resilienceEvent.FAILURE(name, { key: call.key(), attempt: call.attempts, error, durationMs: performance.now() - started }),
+      );
+      throw error;
+    }
+  }
+
+  #fallbackApplies(error: unknown): boolean {
+    if (isAbort(error) || matchesAny(this.#ignoreOn, error)) return false;
+    return this.#fallbackOn === undefined || matchesAny(this.#fallbackOn, error);
+  }
+
+  /** breaker admission → rate limiter → bulkhead → [call timeout] → retry → breaker → [attempt timeout] → fn */
+  async #policies<A extends unknown[], V>(
+    call: CallState,
+    fn: (...args: A) => V | PromiseLike<V>,
+    thisArg: unknown,
+    args: A,
+  ): Promise<V> {
+    const { circuitBreaker: breaker, rateLimiter, bulkhead } = this;
+    const retry = this.#retry;
+    const attemptTimeout = this.#attemptTimeout;
+    const callTimeout = this.#callTimeout;
+    const ignoreOn = this.#ignoreOn;
+    const name = call.functionName;
+
+    const invoke = (signal: AbortSignal): Promise<V> => {
+      if (signal.aborted) return Promise.reject(abortError(signal));
+      const attempt = ++call.attempts;
+      return attemptStorage
+        .run({ signal, attempt, functionName: name }, () => Promise.resolve().then(() => fn.apply(thisArg, args)))
+        .catch((error: unknown) => {
+          throw ignoreOn !== undefined && matchesAny(ignoreOn, error) ? new Passthrough(error) : error;
+        });
+    };
+    const timed = (signal: AbortSignal): Promise<V> =>
+      attemptTimeout === undefined
+        ? invoke(signal)
+        : attemptTimeout.execute(invoke, signal, {
+            functionName: name,
+            attempt: call.attempts + 1,
+            onTimeout: () =>
+              call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: attemptTimeout.ms })),
+          });
+    const recorded = (signal: AbortSignal): Promise<V> =>
+      breaker === undefined
+        ? timed(signal)
+        : breaker.execute(() => timed(signal), signal, name, (ms) =>
+            call.emit((n) => resilienceEvent.SLOW_CALL(n, { key: call.key(), attempt: call.attempts, durationMs: ms })),
+          );
+    const retried = (signal: AbortSignal): Promise<V> => (retry === undefined ? recorded(signal) : retry.execute(recorded, signal));
+    const bounded = (): Promise<V> =>
+      callTimeout === undefined
+        ? retried(call.signal)
+        : callTimeout.execute(retried, call.signal, {
+            functionName: name,
+            onTimeout: () =>
+              call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: callTimeout.ms })),
+          });
+    const isolated = (): Promise<V> =>
+      bulkhead === undefined
+        ? bounded()
+        : bulkhead.execute(bounded, call.signal, name, () => call.emit((n) => resilienceEvent.BULKHEAD_REJECTED(n, { key: call.key() })));
+    const limited = (): Promise<V> =>
+      rateLimiter === undefined
+        ? isolated()
+        : rateLimiter.execute(() => isolated(), call.signal).catch((error: unknown) => {
+            if (isRateLimitedError(error)) {
+              call.emit((n) => resilienceEvent.RATE_LIMITED(n, { key: call.key(), error }, { retryAfterMs: error.retryAfterMs }));
+            }
+            throw error;
+          });
+
+    try {
+      breaker?.admit(name);
+      return await limited();
+    } catch (error) {
+      throw error instanceof Passthrough ? error.error : error;
+    }
+  }
+}
+
+/** Forwards a scope's cache events into the pipeline's stream while `on` is true. */
+function forwardCacheEvents(scope: CacheScope<unknown>, emit: (build: (fn: string) => ResilienceEvent) => void) {
+  let unsubscribe: (() => void) | undefined;
+  const relay = (event: CacheEvent) => {
+    switch (event.type) {
+      case 'CACHE_HIT':
+      case 'CACHE_MISS':
+      case 'CACHE_EVICTION':
+        return emit((fn) => resilienceEvent[event.type](fn, { key: event.key }));
+      case 'CACHE_REFRESH':
+        return emit((fn) => resilienceEvent.CACHE_REFRESH(fn, { key: event.key, durationMs: event.durationMs }));
+      case 'CACHE_STALE_HIT':
+        return emit((fn) => resilienceEvent.CACHE_STALE_HIT(fn, { key: event.key, error: event.error }, { reason: event.reason }));
+      case 'CACHE_TIMEOUT':
+        return emit((fn) => resilienceEvent.TIMEOUT(fn, { key: event.key, durationMs: event.durationMs }));
+      default:
+        // CACHE_LOAD_ERROR: the pipeline reports its own outcome (FAILURE), with attempts and error.
+        return undefined;
+    }
+  };
+  return (on: boolean) => {
+    if (on && unsubscribe === undefined) unsubscribe = scope.on('*', relay);
+    else if (!on && unsubscribe !== undefined) {
+      unsubscribe();
+      unsubscribe = undefined;
+    }
+  };
+}
+
+/** Settles with `promise`, or rejects at once when `signal` aborts (the promise's outcome is then ignored). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => undefined);
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
