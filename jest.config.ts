@@ -3,7 +3,18 @@ import type { Config } from 'jest';
 
 // TypeScript is stripped by swc (fast); typechecking is `pnpm typecheck`, a separate tsc step.
 const transform: Config['transform'] = {
-  '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  '^.+\\.(t|j|mj)sx?$': [
+    '@swc/jest',
+    {
+      jsc: {
+        target: 'es2022',
+        // TC39 (TypeScript 5) decorators, as in @resilientMethod; not the legacy experimentalDecorators.
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { decoratorVersion: '2022-03' },
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
 };
 
 // quick-lru and cockatiel ship ESM only: let swc turn them into CommonJS for jest's module registry.

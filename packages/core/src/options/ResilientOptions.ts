@@ -97,6 +97,10 @@ export interface CircuitBreakerOptions {
    * Share this breaker, by name, with every pipeline that names it (in the same registry).
    */
   name?: string;
+  /**
+   * A state saved with `circuitBreaker.toJSON()`, to start from (e.g. across serverless invocations).
+   */
+  initialState?: unknown;
 }
 
 /** Timeout: stop waiting for an attempt (or the whole call) after a while. */

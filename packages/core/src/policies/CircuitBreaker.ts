@@ -51,7 +51,7 @@ export class CircuitBreaker {
    */
   constructor(
     name: string,
-    options: CircuitBreakerOptions & { initialState?: unknown },
+    options: CircuitBreakerOptions,
     private readonly emitGlobal: (event: ResilienceEvent) => void,
   ) {
     const {
