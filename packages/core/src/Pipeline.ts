@@ -69,6 +69,8 @@ export class Pipeline {
   readonly #fallback: AnyFallback | undefined;
   readonly #fallbackOn: readonly ErrorMatcher[] | undefined;
   readonly #syncs = new Set<() => void>();
+  /** Held here: the registry watches it through a WeakRef, so it lives exactly as long as the pipeline. */
+  readonly #onGlobalListeners = () => this.#syncAll();
 
   constructor(host: PipelineHost, options: ResilientOptions) {
     if (options === null || typeof options !== 'object') {
@@ -85,7 +87,7 @@ export class Pipeline {
     this.#options = options;
     this.name = options.name;
     this.bus = new EventBus<ResilienceEvent>(EventType, host.onListenerError, () => this.#syncAll());
-    host.watchGlobalListeners(() => this.#syncAll());
+    host.watchGlobalListeners(this.#onGlobalListeners);
     if (options.onEvent !== undefined) this.bus.on('*', options.onEvent);
 
     if (options.retry !== undefined) this.#retry = new Retry(options.retry);

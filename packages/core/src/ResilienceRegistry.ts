@@ -85,6 +85,8 @@ export class ResilienceRegistry {
         return breaker;
       },
       watchGlobalListeners: (sync) => {
+        // Weak: a registry must not keep every pipeline ever made alive. Dead refs are dropped here.
+        for (let i = this.#watchers.length - 1; i >= 0; i--) if (this.#watchers[i]?.deref() === undefined) this.#watchers.splice(i, 1);
         this.#watchers.push(new WeakRef(sync));
       },
     };
