@@ -138,7 +138,7 @@ export class Pipeline {
     const keyOf = (args: A): (() => string | undefined) => () => cached?.keyFor(...args);
 
     const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> => {
-      const call: CallState = { functionName, key: keyOf(args), signal, attempts: 0, emit };
+      const call: CallState = { functionName, key: keyOf(args), signal, attempts: 0, retryDelay: 0, retrySleep: undefined, emit };
       return callStorage.run(call, () => this.#run<A, V>(call, fn as (...args: A) => V | PromiseLike<V>, thisArg, args, cached !== undefined));
     };
 
@@ -159,6 +159,8 @@ export class Pipeline {
       Object.defineProperty(wrapped, 'withSignal', {
         value: (signal: AbortSignal) =>
           function (this: unknown, ...args: A) {
+            // An already-aborted caller must not start a load (nor take a cached value).
+            if (signal.aborted) return Promise.reject(abortError(signal));
             return raceAbort(hit.apply(this, args), signal);
           },
       });
@@ -247,21 +249,22 @@ export class Pipeline {
     const invoke = (signal: AbortSignal): Promise<V> => {
       if (signal.aborted) return Promise.reject(abortError(signal));
       const attempt = ++call.attempts;
-      return attemptStorage
-        .run({ signal, attempt, functionName: name }, () => Promise.resolve().then(() => fn.apply(thisArg, args)))
-        .catch((error: unknown) => {
-          throw ignoreOn !== undefined && matchesAny(ignoreOn, error) ? new Passthrough(error) : error;
-        });
+      return attemptStorage.run({ signal, attempt, functionName: name }, () => Promise.resolve().then(() => fn.apply(thisArg, args)));
+    };
+    // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
+    const passIgnored = (error: unknown): never => {
+      throw ignoreOn !== undefined && matchesAny(ignoreOn, error) ? new Passthrough(error) : error;
     };
     const timed = (signal: AbortSignal): Promise<V> =>
-      attemptTimeout === undefined
+      (attemptTimeout === undefined
         ? invoke(signal)
         : attemptTimeout.execute(invoke, signal, {
             functionName: name,
             attempt: call.attempts + 1,
             onTimeout: () =>
               call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: attemptTimeout.ms })),
-          });
+          })
+      ).catch(passIgnored);
     const recorded = (signal: AbortSignal): Promise<V> =>
       breaker === undefined
         ? timed(signal)

@@ -61,6 +61,7 @@ export class ResilienceRegistry {
   readonly cache: Cache;
   readonly #bus: EventBus<ResilienceEvent>;
   readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #breakerOptions = new Map<string, object>();
   readonly #pipelines = new Map<string, ResiliencePolicy>();
   readonly #watchers: Array<WeakRef<() => void>> = [];
   readonly #host: PipelineHost;
@@ -81,6 +82,11 @@ export class ResilienceRegistry {
         if (breaker === undefined) {
           breaker = new CircuitBreaker(name, breakerOptions, (event) => this.#emit(event));
           this.#breakers.set(name, breaker);
+          this.#breakerOptions.set(name, breakerOptions);
+        } else if (!sameOptions(this.#breakerOptions.get(name) ?? {}, breakerOptions)) {
+          throw new TypeError(
+            `circuit breaker \`${name}\` already exists with other options: configure it once, and share it elsewhere with circuitBreaker: { name: '${name}' }`,
+          );
         }
         return breaker;
       },
@@ -142,6 +148,20 @@ export class ResilienceRegistry {
   #emit(event: ResilienceEvent): void {
     if (this.#bus.active) this.#bus.emit(event);
   }
+}
+
+/** Options that only name a breaker, or repeat its options, share it; any other difference is a mistake. */
+function sameOptions(first: object, next: object): boolean {
+  const a = first as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (key === 'name') continue;
+    const x = a[key];
+    const y = b[key];
+    const equal = Array.isArray(x) && Array.isArray(y) ? x.length === y.length && x.every((v, i) => v === y[i]) : x === y;
+    if (!equal) return false;
+  }
+  return true;
 }
 
 /** The registry behind the module-level `resilient()` and `on()`. */

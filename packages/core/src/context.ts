@@ -20,6 +20,10 @@ export interface CallState {
   readonly signal: AbortSignal;
   /** Attempts started so far. */
   attempts: number;
+  /** The wait before the next attempt, as computed by retry's backoff (for the RETRY event). */
+  retryDelay: number;
+  /** That wait, started when the backoff was computed; the next attempt awaits it. Abortable. */
+  retrySleep: Promise<void> | undefined;
   /** Emits an event of this call's pipeline; `build` runs only when someone listens. */
   readonly emit: (build: (functionName: string) => ResilienceEvent) => void;
 }

@@ -24,37 +24,45 @@ export function isClientHttpError(error: unknown): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
+/** Freezes an options object and everything in it, so one caller's change cannot alter a preset for all. */
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const inner of Object.values(value)) {
+    if (typeof inner === 'object' && inner !== null && !Object.isFrozen(inner)) deepFreeze(inner as object);
+  }
+  return Object.freeze(value);
+}
+
 /**
  * Option sets for common targets, as plain objects: spread one and override what you need.
  *
  * @example
  * const getUser = resilient({ ...presets.httpApi, cache: { ttl: '1m' } })(fetchUser);
  */
-export const presets = Object.freeze({
+export const presets = deepFreeze({
   /** A JSON/REST API over HTTP: retry transient failures (honouring Retry-After), 10 s per attempt, a breaker. */
-  httpApi: Object.freeze({
+  httpApi: {
     retry: { maxAttempts: 3, delay: '200ms', backoffFactor: 2, maxDelay: '5s', retryOn: [isTransientHttpError], ignoreOn: [isClientHttpError] },
     timeout: { after: '10s' },
     circuitBreaker: { failureThreshold: 5, halfOpenAfter: '30s' },
-  }) satisfies ResilientOptions,
+  } satisfies ResilientOptions,
   /** A database: quick, few retries (a query that fails twice rarely succeeds a third time), short timeout. */
-  database: Object.freeze({
+  database: {
     retry: { maxAttempts: 2, delay: '50ms', maxDelay: '500ms' },
     timeout: { after: '5s' },
     circuitBreaker: { failureRateThreshold: 0.5, windowSize: 20, minimumCalls: 10, halfOpenAfter: '10s' },
     bulkhead: { maxConcurrent: 20, maxQueue: 100, maxWait: '2s' },
-  }) satisfies ResilientOptions,
+  } satisfies ResilientOptions,
   /** A message queue or broker: patient retries with long backoff; publishing can wait. */
-  queue: Object.freeze({
+  queue: {
     retry: { maxAttempts: 5, delay: '500ms', backoffFactor: 2, maxDelay: '30s' },
     timeout: { after: '30s' },
     circuitBreaker: { failureThreshold: 10, halfOpenAfter: '1m' },
-  }) satisfies ResilientOptions,
+  } satisfies ResilientOptions,
   /**
    * A large-language-model API: long attempts, retries on 429 / 5xx / 529 (overloaded) honouring
    * Retry-After, a client-side rate limit, and few calls at once.
    */
-  llmApi: Object.freeze({
+  llmApi: {
     retry: {
       maxAttempts: 4,
       delay: '1s',
@@ -68,5 +76,5 @@ export const presets = Object.freeze({
     circuitBreaker: { failureThreshold: 5, halfOpenAfter: '1m' },
     rateLimiter: { maxCalls: 50, period: '1m', maxWait: '30s' },
     bulkhead: { maxConcurrent: 8, maxQueue: 64 },
-  }) satisfies ResilientOptions,
+  } satisfies ResilientOptions,
 });

@@ -76,7 +76,10 @@ const constructors = {
   SLOW_CALL: make('SLOW_CALL'),
   /** The function's result reached the caller. `attempt`: how many attempts it took. */
   SUCCESS: make('SUCCESS'),
-  /** An error reached the caller (no fallback answered). `attempt`: how many attempts ran. */
+  /**
+   * The pipeline failed and no fallback answered. `attempt`: how many attempts ran. With a cache's
+   * `failSafe`, a CACHE_STALE_HIT may follow: the caller then gets the stale value.
+   */
   FAILURE: make('FAILURE'),
 };
 

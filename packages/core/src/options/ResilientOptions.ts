@@ -174,7 +174,10 @@ export interface ResilientOptions<A extends unknown[] = unknown[], R = unknown> 
   fallback?: FallbackOptions<A, R> | FallbackHandler<A, R>;
   bulkhead?: BulkheadOptions;
   rateLimiter?: RateLimiterOptions;
-  /** The name in events, errors and the registry. @default fn.name */
+  /**
+   * Registers the pipeline in its registry (share it with `registry.get(name)`) and names its breaker;
+   * also the `functionName` of wrapped functions that have no name of their own.
+   */
   name?: string;
   /** Receives every event of this pipeline. */
   onEvent?: ResilienceEventListener;

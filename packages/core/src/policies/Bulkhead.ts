@@ -2,6 +2,7 @@ import { BulkheadRejectedError, bulkhead } from 'cockatiel';
 import type { BulkheadPolicy } from 'cockatiel';
 import { describeValue as describe, toMs } from '@toolkit/cache';
 import { BulkheadFullError } from '../errors/BulkheadFullError';
+import { abortError } from './Passthrough';
 import type { BulkheadOptions } from '../options/ResilientOptions';
 
 /**
@@ -45,29 +46,43 @@ export class Bulkhead {
       onReject();
       return new BulkheadFullError({ functionName, maxConcurrent: this.maxConcurrent, maxQueue: this.maxQueue, waited, cause });
     };
-    if (this.#maxWait === Number.POSITIVE_INFINITY) {
-      return this.#policy.execute(() => run(), signal).catch((error: unknown) => {
-        throw error instanceof BulkheadRejectedError ? full(false, error) : error;
-      });
-    }
+    // A queued call can give up before its turn (maxWait, or the caller aborts): it must then leave the
+    // queue at once, not hold its place until cockatiel reaches it.
     return new Promise<T>((resolve, reject) => {
       const deadline = new AbortController();
+      const queued = AbortSignal.any([signal, deadline.signal]);
       let started = false;
-      const timer = setTimeout(() => {
+      const giveUp = (error: unknown) => {
         if (started) return;
-        deadline.abort(); // cockatiel drops the queued call when its turn comes
-        reject(full(true));
-      }, this.#maxWait);
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        deadline.abort(); // cockatiel drops the queued call when its turn comes...
+        this.#leaveQueue(queued); // ...but it would hold a queue place until then
+        reject(error);
+      };
+      const onAbort = () => giveUp(abortError(signal));
+      const timer =
+        this.#maxWait === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => giveUp(full(true)), this.#maxWait);
+      signal.addEventListener('abort', onAbort, { once: true });
       this.#policy
         .execute(() => {
           started = true;
           clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
           return run();
-        }, AbortSignal.any([signal, deadline.signal]))
+        }, queued)
         .then(resolve, (error: unknown) => {
           clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
           reject(error instanceof BulkheadRejectedError ? full(false, error) : error);
         });
     });
+  }
+
+  /** Takes a call that gave up out of cockatiel's queue (cockatiel 4 keeps it in `queue` until its turn). */
+  #leaveQueue(signal: AbortSignal): void {
+    const queue = (this.#policy as unknown as { queue?: Array<{ signal: AbortSignal }> }).queue;
+    const index = queue?.findIndex((item) => item.signal === signal) ?? -1;
+    if (index !== -1) queue?.splice(index, 1);
   }
 }

@@ -7,7 +7,7 @@ import {
   circuitBreaker,
   handleWhen,
 } from 'cockatiel';
-import type { CircuitBreakerPolicy } from 'cockatiel';
+import type { CircuitBreakerPolicy, IBreaker } from 'cockatiel';
 import { describeValue as describe, toMs } from '@toolkit/cache';
 import { callStorage } from '../context';
 import { CircuitOpenError } from '../errors/CircuitOpenError';
@@ -43,7 +43,12 @@ export class CircuitBreaker {
   readonly #policy: CircuitBreakerPolicy;
   readonly #halfOpenAfter: number;
   readonly #slowCallThreshold: number;
+  /** The failure counter, and its state before any call: `reset()` puts it back. */
+  readonly #counter: IBreaker;
+  readonly #freshCounts: unknown;
   #isolation: { dispose(): void } | undefined;
+  /** True while `reset()` closes an open circuit through a brief isolation, which is no opening to report. */
+  #resetting = false;
 
   /**
    * @param emitGlobal receives the breaker's events that no call caused (`isolate()`, `reset()`)
@@ -86,20 +91,30 @@ export class CircuitBreaker {
       !isAbort(error) &&
       (errorTypes === undefined || matchesAny(errorTypes, error)) &&
       !matchesAny(ignoreOn, error);
+    this.#counter =
+      failureRateThreshold === undefined
+        ? new ConsecutiveBreaker(failureThreshold)
+        : new CountBreaker({
+            // cockatiel opens when failures are *more than* threshold × calls (and refuses 1); we open
+            // at *at least* failureRateThreshold: a hair below it turns `>` into `>=`, and lets 1 through.
+            threshold: failureRateThreshold * (1 - 1e-9),
+            size: windowSize,
+            minimumNumberOfCalls: Math.min(minimumCalls ?? windowSize, windowSize),
+          });
+    this.#freshCounts = this.#counter.state; // read before cockatiel applies an initialState to it
+    // cockatiel would restore an isolation that no handle can end, so reset() could never close it:
+    // restore it closed (with its counts) and isolate it again, through a handle of ours.
+    const restoredIsolated =
+      (initialState as { ownState?: { value?: unknown } } | undefined)?.ownState?.value === CircuitState.Isolated;
     this.#policy = circuitBreaker(handleWhen(counts).orWhenResult((r) => r instanceof SlowResult), {
       halfOpenAfter: this.#halfOpenAfter,
-      breaker:
-        failureRateThreshold === undefined
-          ? new ConsecutiveBreaker(failureThreshold)
-          : new CountBreaker({
-              threshold: failureRateThreshold,
-              size: windowSize,
-              minimumNumberOfCalls: Math.min(minimumCalls ?? windowSize, windowSize),
-            }),
+      breaker: this.#counter,
       halfOpenSampling: { calls: successThreshold, threshold: 0 },
-      initialState,
+      initialState: restoredIsolated ? { ...(initialState as object), ownState: { value: CircuitState.Closed } } : initialState,
     });
+    if (restoredIsolated) this.#isolation = this.#policy.isolate(); // before the listeners: no new opening to report
     this.#policy.onBreak((reason) => {
+      if (this.#resetting) return;
       const isolated = 'isolated' in reason;
       this.#emit((fn) =>
         resilienceEvent.CIRCUIT_OPEN(fn, { error: 'error' in reason ? reason.error : undefined }, { breaker: name, isolated }),
@@ -128,13 +143,22 @@ export class CircuitBreaker {
 
   /** Closes the circuit, whatever its state (ends an isolation). */
   reset(): void {
+    // The failures counted so far go too: after a reset, one failure must not reopen the circuit.
+    this.#counter.state = this.#freshCounts;
     if (this.#isolation !== undefined) {
       const isolation = this.#isolation;
       this.#isolation = undefined;
       isolation.dispose();
       return;
     }
-    if (this.#policy.state !== CircuitState.Closed) this.#policy.isolate().dispose();
+    if (this.#policy.state !== CircuitState.Closed) {
+      this.#resetting = true;
+      try {
+        this.#policy.isolate().dispose();
+      } finally {
+        this.#resetting = false;
+      }
+    }
   }
 
   /** The breaker's state as plain JSON, to restore later with `circuitBreaker: { initialState }`. */

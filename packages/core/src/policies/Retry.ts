@@ -5,7 +5,7 @@ import { callStorage } from '../context';
 import { resilienceEvent } from '../events/ResilienceEvents';
 import { checkMatchers, isRejection, matchesAny } from '../matchers';
 import type { RetryOptions } from '../options/ResilientOptions';
-import { isAbort, Passthrough } from './Passthrough';
+import { abortError, isAbort, Passthrough } from './Passthrough';
 import { retryAfterMs } from './retryAfter';
 
 /**
@@ -64,7 +64,20 @@ export class Retry {
       !(error instanceof Passthrough) && !isRejection(error) && !isAbort(error) && (retryOn === undefined || matchesAny(retryOn, error));
     let handled = handleWhen(retryable);
     if (retryOnResult !== undefined) handled = handled.orWhenResult((r) => retryOnResult(r));
-    this.#policy = retry(handled, { maxAttempts: maxAttempts - 1, backoff: new DelegateBackoff(delayFor) });
+    // cockatiel's own sleep cannot be cut short by an abort (its timer would run on, for hours with a
+    // Retry-After hint): cockatiel waits 0 and the next attempt awaits our abortable sleep instead.
+    this.#policy = retry(handled, {
+      maxAttempts: maxAttempts - 1,
+      backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
+        const call = callStorage.getStore();
+        if (call === undefined) return delayFor(context);
+        call.retryDelay = Math.min(delayFor(context), MAX_TIMER_MS);
+        // Start the wait now, when cockatiel would start its own timer, so the timing is the same.
+        call.retrySleep = sleep(call.retryDelay, context.signal);
+        call.retrySleep.catch(() => undefined); // awaited by the next attempt; an abort may come first
+        return 0;
+      }),
+    });
 
     this.#policy.onRetry((event) => {
       const call = callStorage.getStore();
@@ -73,7 +86,7 @@ export class Retry {
         resilienceEvent.RETRY(
           fn,
           { key: call.key(), attempt: event.attempt, error: 'error' in event ? event.error : undefined },
-          { delayMs: event.delay, result: 'value' in event ? event.value : undefined },
+          { delayMs: call.retryDelay, result: 'value' in event ? event.value : undefined },
         ),
       );
     });
@@ -92,6 +105,33 @@ export class Retry {
 
   /** Runs `attempt` until it succeeds, its failure is not retryable, or the attempts run out. */
   execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    return this.#policy.execute((context) => attempt(context.signal), signal);
+    return this.#policy.execute(async (context) => {
+      const call = callStorage.getStore();
+      if (call?.retrySleep !== undefined) {
+        const wait = call.retrySleep;
+        call.retrySleep = undefined;
+        await wait;
+      }
+      return attempt(context.signal);
+    }, signal);
   }
+}
+
+/** setTimeout's limit: a longer delay would fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Waits `ms`, or rejects with the abort reason as soon as `signal` aborts (clearing the timer). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -18,7 +18,10 @@ export class Timeout {
   constructor(after: Duration, option: string) {
     this.ms = toMs(after, option);
     if (this.ms === 0) throw new RangeError(`\`${option}\` must be greater than 0`);
-    this.#policy = timeout(this.ms, TimeoutStrategy.Aggressive);
+    // Node fires a timer of more than 2^31 - 1 ms (Infinity included) after 1 ms instead.
+    if (this.ms > 2 ** 31 - 1) throw new RangeError(`\`${option}\` must be at most 2147483647 ms (about 24.8 days), got ${this.ms}`);
+    // abortOnReturn: false — a returned value may still use the signal (a fetch Response whose body is read later).
+    this.#policy = timeout(this.ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
   }
 
   async execute<T>(

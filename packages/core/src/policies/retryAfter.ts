@@ -13,10 +13,15 @@ export function retryAfterMs(error: unknown, now = Date.now()): number | undefin
   if (header === undefined) return undefined;
   const trimmed = header.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Date.parse alone reads garbage such as '-5' or 'later 2099' as dates: require an HTTP date's month and time.
+  if (!httpDate.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
+
+/** IMF-fixdate, RFC 850 and asctime dates all have a month name and an hh:mm:ss time of day. */
+const httpDate = /\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b.*\b\d{2}:\d{2}:\d{2}\b/i;
 
 function headerValue(headers: unknown): string | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;

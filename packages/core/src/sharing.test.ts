@@ -20,3 +20,17 @@ describe('global listeners added after a pipeline exists', () => {
     expect(seen).toHaveLength(3);
   });
 });
+
+describe('shared circuit breakers', () => {
+  it('share by name, and refuse a second, different configuration', () => {
+    const registry = new ResilienceRegistry();
+    const a = registry.resilient({ circuitBreaker: { name: 'payments', failureThreshold: 3 } });
+    const b = registry.resilient({ circuitBreaker: { name: 'payments' } });
+    const c = registry.resilient({ circuitBreaker: { name: 'payments', failureThreshold: 3 } });
+    expect(b.circuitBreaker).toBe(a.circuitBreaker);
+    expect(c.circuitBreaker).toBe(a.circuitBreaker);
+    expect(() => registry.resilient({ circuitBreaker: { name: 'payments', failureThreshold: 9 } })).toThrow(
+      /circuit breaker `payments` already exists with other options/,
+    );
+  });
+});

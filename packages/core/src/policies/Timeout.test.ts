@@ -1,0 +1,365 @@
+import { runInThisContext } from 'node:vm';
+import { attemptSignal, currentAttempt, EventType, isResilienceError, isTimeoutError, ResilienceRegistry, TimeoutError } from '../index';
+import type { ResilienceEvent, ResilientOptions } from '../index';
+
+type Outcome<V> = { settled: false } | { settled: true; ok: true; value: V } | { settled: true; ok: false; error: unknown };
+
+/** Captures a promise's outcome at once, so that no rejection goes unhandled while timers are advanced. */
+function track<V>(promise: Promise<V>): { readonly outcome: Outcome<V>; done: Promise<void> } {
+  const state: { outcome: Outcome<V>; done: Promise<void> } = { outcome: { settled: false }, done: Promise.resolve() };
+  state.done = promise.then(
+    (value) => {
+      state.outcome = { settled: true, ok: true, value };
+    },
+    (error: unknown) => {
+      state.outcome = { settled: true, ok: false, error };
+    },
+  );
+  return state;
+}
+
+function errorOf(outcome: Outcome<unknown>): unknown {
+  if (!outcome.settled) throw new Error('expected a rejection, the call is still pending');
+  if (outcome.ok) throw new Error(`expected a rejection, got ${String(outcome.value)}`);
+  return outcome.error;
+}
+
+/** A fresh registry and pipeline per test; every event it emits is recorded. */
+function setup(options: ResilientOptions) {
+  const events: ResilienceEvent[] = [];
+  const registry = new ResilienceRegistry();
+  const policy = registry.resilient({ ...options, onEvent: (e) => events.push(e) });
+  const of = <T extends ResilienceEvent['type']>(type: T) =>
+    events.filter((e): e is Extract<ResilienceEvent, { type: T }> => e.type === type);
+  return { policy, events, of };
+}
+
+/** A promise that settles after `ms` (fake) milliseconds. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A function that never settles on its own; it records each attempt's signal and number. */
+function hanging() {
+  const signals: AbortSignal[] = [];
+  const attempts: Array<number | undefined> = [];
+  const fn = jest.fn(() => {
+    signals.push(attemptSignal());
+    attempts.push(currentAttempt()?.attempt);
+    return new Promise<never>(() => undefined);
+  });
+  return { fn, signals, attempts };
+}
+
+// Node emits 'unhandledRejection' on the host's `process`; the `process` a Jest test sees is a copy that
+// never receives it. Listen on the host's (cancellation.test.ts checks that this listener does see one).
+const hostProcess = runInThisContext('process') as NodeJS.Process;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => {
+  unhandled.push(reason);
+};
+
+beforeEach(() => {
+  unhandled.length = 0;
+  hostProcess.on('unhandledRejection', onUnhandled);
+  jest.useFakeTimers();
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+  hostProcess.off('unhandledRejection', onUnhandled);
+});
+
+/** Lets the real event loop turn so that Node reports any unhandled rejection, then checks there was none. */
+async function expectNoUnhandledRejection() {
+  jest.useRealTimers();
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(unhandled).toEqual([]);
+}
+
+describe('timeout per attempt (the default)', () => {
+  it('rejects an attempt longer than `after` with a TimeoutError, exactly at `after`', async () => {
+    const { policy } = setup({ timeout: { after: 1000 } });
+    const { fn } = hanging();
+    const wrapped = policy(fn);
+    const call = track(wrapped());
+    await jest.advanceTimersByTimeAsync(999);
+    expect(call.outcome.settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    const error = errorOf(call.outcome);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(isTimeoutError(error)).toBe(true);
+    expect(isResilienceError(error)).toBe(true);
+    const timeout = error as TimeoutError;
+    expect(timeout.code).toBe('E_TIMEOUT');
+    expect(timeout.attempt).toBe(1);
+    expect(timeout.timeoutMs).toBe(1000);
+    expect(timeout.functionName).toBe(wrapped.functionName);
+    expect(timeout.message).toContain('1000 ms');
+    expect(fn).toHaveBeenCalledTimes(1);
+    await expectNoUnhandledRejection();
+  });
+
+  it("aborts the attempt's signal, read inside fn with attemptSignal(), at the timeout", async () => {
+    const { policy } = setup({ timeout: { after: 500 } });
+    const { fn, signals } = hanging();
+    const onAbort = jest.fn();
+    const call = track(
+      policy(async () => {
+        const promise = fn();
+        signals[0]?.addEventListener('abort', onAbort);
+        return promise;
+      })(),
+    );
+    await jest.advanceTimersByTimeAsync(499);
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false);
+    expect(onAbort).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(onAbort).toHaveBeenCalledTimes(1);
+    expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    await expectNoUnhandledRejection();
+  });
+
+  it('emits TIMEOUT with the attempt and the timeout, then FAILURE', async () => {
+    const { policy, events, of } = setup({ timeout: 300 });
+    const { fn } = hanging();
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(300);
+    expect(events.map((e) => e.type)).toEqual([EventType.TIMEOUT, EventType.FAILURE]);
+    const [timeout] = of('TIMEOUT');
+    expect(timeout?.attempt).toBe(1);
+    expect(timeout?.durationMs).toBe(300);
+    expect(of('FAILURE')[0]?.error).toBe(errorOf(call.outcome));
+  });
+
+  it('leaves the signal of an attempt that returned in time un-aborted, so a returned body can still be read', async () => {
+    const { policy } = setup({ timeout: { after: 1000 } });
+    let kept: AbortSignal | undefined;
+    const fn = async () => {
+      kept = attemptSignal();
+      return { body: 'streamed later' };
+    };
+    await expect(policy(fn)()).resolves.toEqual({ body: 'streamed later' });
+    expect(kept?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(5_000); // past the timeout: its timer was cleared on return
+    expect(kept?.aborted).toBe(false);
+  });
+
+  it('a function that finishes in time returns its value, and its signal is not aborted while it runs', async () => {
+    const { policy, events } = setup({ timeout: { after: 1000 } });
+    const seen: Array<{ aborted: boolean; attempt: number | undefined }> = [];
+    const fn = jest.fn(async (n: number) => {
+      const signal = attemptSignal();
+      seen.push({ aborted: signal.aborted, attempt: currentAttempt()?.attempt });
+      await sleep(600);
+      seen.push({ aborted: signal.aborted, attempt: currentAttempt()?.attempt });
+      await sleep(399);
+      seen.push({ aborted: signal.aborted, attempt: currentAttempt()?.attempt });
+      return n * 2;
+    });
+    const call = track(policy(fn)(21));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(call.outcome).toEqual({ settled: true, ok: true, value: 42 });
+    expect(seen).toEqual([
+      { aborted: false, attempt: 1 },
+      { aborted: false, attempt: 1 },
+      { aborted: false, attempt: 1 },
+    ]);
+    expect(events.map((e) => e.type)).toEqual([EventType.SUCCESS]);
+    // The timeout's timer is gone: nothing fires later.
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(events.map((e) => e.type)).toEqual([EventType.SUCCESS]);
+    await expectNoUnhandledRejection();
+  });
+
+  it('a late settlement of a timed-out attempt is ignored and raises no unhandled rejection', async () => {
+    const { policy } = setup({ timeout: 100 });
+    const late = new Error('too late');
+    const fn = jest.fn(async () => {
+      await sleep(250);
+      throw late;
+    });
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(100);
+    expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    await expectNoUnhandledRejection();
+  });
+
+  it("with retry, each attempt has its own timeout and its own fresh signal, and a timeout is retried", async () => {
+    const { policy, of } = setup({ retry: { maxAttempts: 3, delay: 100, jitter: false, backoffFactor: 1 }, timeout: { after: 1000 } });
+    const signals: AbortSignal[] = [];
+    const attempts: Array<number | undefined> = [];
+    const fn = jest.fn(async () => {
+      signals.push(attemptSignal());
+      attempts.push(currentAttempt()?.attempt);
+      if (signals.length < 3) return new Promise<never>(() => undefined);
+      await sleep(900);
+      return 'third time lucky';
+    });
+    const call = track(policy(fn)());
+
+    await jest.advanceTimersByTimeAsync(999);
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1); // t = 1000: attempt 1 times out
+    expect(signals[0]?.aborted).toBe(true);
+    expect(fn).toHaveBeenCalledTimes(1);
+
+    await jest.advanceTimersByTimeAsync(100); // t = 1100: attempt 2 starts, with a fresh, unaborted signal
+    expect(signals).toHaveLength(2);
+    expect(signals[1]).not.toBe(signals[0]);
+    expect(signals[1]?.aborted).toBe(false);
+    // Its timeout counts from its own start, not from the call's.
+    await jest.advanceTimersByTimeAsync(999);
+    expect(signals[1]?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1); // t = 2100: attempt 2 times out
+    expect(signals[1]?.aborted).toBe(true);
+
+    await jest.advanceTimersByTimeAsync(100); // t = 2200: attempt 3
+    expect(signals).toHaveLength(3);
+    expect(signals[2]?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(900);
+    expect(call.outcome).toEqual({ settled: true, ok: true, value: 'third time lucky' });
+    expect(new Set(signals).size).toBe(3);
+    expect(attempts).toEqual([1, 2, 3]);
+
+    expect(of('TIMEOUT').map((e) => e.attempt)).toEqual([1, 2]);
+    const retries = of('RETRY');
+    expect(retries.map((e) => e.attempt)).toEqual([1, 2]);
+    expect(retries.map((e) => isTimeoutError(e.error) && e.error.attempt)).toEqual([1, 2]);
+    expect(of('SUCCESS')[0]?.attempt).toBe(3);
+    await expectNoUnhandledRejection();
+  });
+
+  it('when every attempt times out the caller gets the last TimeoutError (its attempt number)', async () => {
+    const { policy, of } = setup({ retry: { maxAttempts: 3, delay: 10, jitter: false }, timeout: { after: 200 } });
+    const { fn, signals } = hanging();
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(10_000);
+    const error = errorOf(call.outcome);
+    expect(isTimeoutError(error)).toBe(true);
+    expect((error as TimeoutError).attempt).toBe(3);
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    expect(of('RETRY_EXHAUSTED')[0]?.error).toBe(error);
+    expect(of('TIMEOUT').map((e) => e.attempt)).toEqual([1, 2, 3]);
+    await expectNoUnhandledRejection();
+  });
+});
+
+describe('timeout for the whole call (perAttempt: false)', () => {
+  it('bounds all attempts and the retry sleeps between them', async () => {
+    const { policy, of } = setup({
+      retry: { maxAttempts: 10, delay: 400, backoffFactor: 1, jitter: false },
+      timeout: { after: 1000, perAttempt: false },
+    });
+    const calledAt: number[] = [];
+    const fn = jest.fn(async () => {
+      calledAt.push(Date.now());
+      throw new Error('fails fast');
+    });
+    const started = Date.now();
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(999);
+    // Attempts at 0, 400 and 800; the call is still sleeping before the 4th.
+    expect(calledAt.map((t) => t - started)).toEqual([0, 400, 800]);
+    expect(call.outcome.settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    const error = errorOf(call.outcome);
+    expect(isTimeoutError(error)).toBe(true);
+    expect((error as TimeoutError).timeoutMs).toBe(1000);
+    expect((error as TimeoutError).attempt).toBeUndefined();
+    expect(of('TIMEOUT')).toHaveLength(1);
+    expect(of('TIMEOUT')[0]?.durationMs).toBe(1000);
+    // The retry loop stops: the function is not called again once the call timed out.
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(of('RETRY_EXHAUSTED')).toHaveLength(0);
+    await expectNoUnhandledRejection();
+  });
+
+  it('lets a slow attempt finish when it stays within the whole-call budget', async () => {
+    const { policy } = setup({ retry: { maxAttempts: 3, delay: 10, jitter: false }, timeout: { after: 1000, perAttempt: false } });
+    const fn = jest.fn(async () => {
+      await sleep(950);
+      return 'slow but in time';
+    });
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(950);
+    expect(call.outcome).toEqual({ settled: true, ok: true, value: 'slow but in time' });
+  });
+
+  it("aborts the running attempt's signal when the call's time is up", async () => {
+    const { policy } = setup({ retry: { maxAttempts: 3, delay: 100, jitter: false }, timeout: { after: 1000, perAttempt: false } });
+    const signals: AbortSignal[] = [];
+    const fn = jest.fn(async () => {
+      signals.push(attemptSignal());
+      if (signals.length === 1) throw new Error('first fails');
+      return new Promise<never>(() => undefined);
+    });
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(999);
+    expect(signals).toHaveLength(2);
+    expect(signals[1]?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(signals[1]?.aborted).toBe(true);
+    expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    await expectNoUnhandledRejection();
+  });
+});
+
+describe('timeout options', () => {
+  it("takes a duration string as a shorthand: timeout: '2s'", async () => {
+    const { policy } = setup({ timeout: '2s' });
+    const { fn } = hanging();
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(call.outcome.settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    const error = errorOf(call.outcome);
+    expect(isTimeoutError(error)).toBe(true);
+    expect((error as TimeoutError).timeoutMs).toBe(2000);
+    expect((error as TimeoutError).attempt).toBe(1);
+  });
+
+  it("takes a duration string in the object form: { after: '1.5s' }", async () => {
+    const { policy } = setup({ timeout: { after: '1.5s' } });
+    const { fn } = hanging();
+    const call = track(policy(fn)());
+    await jest.advanceTimersByTimeAsync(1499);
+    expect(call.outcome.settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect((errorOf(call.outcome) as TimeoutError).timeoutMs).toBe(1500);
+  });
+
+  it('rejects after: 0, also as a shorthand, naming `timeout.after`', () => {
+    const make = (timeout: unknown) => () => new ResilienceRegistry().resilient({ timeout } as ResilientOptions);
+    expect(make({ after: 0 })).toThrow(RangeError);
+    expect(make({ after: 0 })).toThrow(/`timeout\.after`/);
+    expect(make(0)).toThrow(/`timeout\.after`/);
+    expect(make('0ms')).toThrow(/`timeout\.after`/);
+  });
+
+  it('rejects a missing, negative or unreadable `after`, naming it', () => {
+    const make = (timeout: unknown) => () => new ResilienceRegistry().resilient({ timeout } as ResilientOptions);
+    expect(make({})).toThrow(TypeError);
+    expect(make({})).toThrow(/`timeout\.after`/);
+    expect(make({ after: -1 })).toThrow(RangeError);
+    expect(make({ after: -1 })).toThrow(/`timeout\.after`/);
+    expect(make({ after: 'soon' })).toThrow(TypeError);
+    expect(make({ after: 'soon' })).toThrow(/`timeout\.after`/);
+    expect(make({ after: 1 })).not.toThrow();
+  });
+
+  it('rejects an `after` that a Node timer cannot hold (Infinity, or more than 2^31 − 1 ms), which would fire after 1 ms', () => {
+    const make = (timeout: unknown) => () => new ResilienceRegistry().resilient({ timeout } as ResilientOptions);
+    expect(make({ after: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    expect(make({ after: Number.POSITIVE_INFINITY })).toThrow(/`timeout\.after`/);
+    expect(make({ after: '30d', perAttempt: false })).toThrow(/`timeout\.after`/);
+    expect(make(2 ** 31)).toThrow(/`timeout\.after`/);
+    expect(make(2 ** 31 - 1)).not.toThrow();
+    expect(make('24d')).not.toThrow();
+  });
+});
