@@ -113,7 +113,7 @@ export class Pipeline {
       });
     }
     if (options.fallback !== undefined) {
-      const f = options.fallback;
+      const f: unknown = options.fallback;
       this.#fallback =
         typeof f === 'object' && f !== null && 'handler' in f ? (f as AnyFallback) : ({ handler: f } as AnyFallback);
       this.#fallbackOn = checkMatchers(this.#fallback.fallbackOn, 'fallback.fallbackOn');

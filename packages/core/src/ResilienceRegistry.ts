@@ -12,8 +12,9 @@ import type { CircuitStateName } from './policies/CircuitBreaker';
  * its breaker, rate limiter, bulkhead and retry settings; `cache` options give each function its own
  * cache scope.
  */
-export interface ResiliencePolicy<A extends unknown[] = unknown[], R = unknown> {
-  <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>): ResilientFunction<FA, Awaited<FR>>;
+export interface ResiliencePolicy<A extends unknown[] = unknown[], R = unknown, F = never> {
+  /** Wraps `fn`. The result type is `fn`'s, or the fallback's value (`F`, `never` without a fallback). */
+  <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>): ResilientFunction<FA, Awaited<FR> | F>;
   /** The pipeline's name (`options.name`). */
   readonly pipelineName: string | undefined;
   /** The shared circuit breaker, if any. */
@@ -103,13 +104,16 @@ export class ResilienceRegistry {
    * bulkhead → retry → timeout. With a `name`, the pipeline is registered and a second `resilient()` of
    * the same name throws: share it with `registry.get(name)`.
    */
-  resilient<A extends unknown[] = unknown[], R = unknown>(options: ResilientOptions<A, R> = {}): ResiliencePolicy<A, R> {
+  resilient<A extends unknown[] = unknown[], R = unknown, F = never>(
+    options: ResilientOptions<A, R, F> = {},
+  ): ResiliencePolicy<A, R, F> {
     if (options.name !== undefined && this.#pipelines.has(options.name)) {
       throw new TypeError(`a pipeline named \`${options.name}\` already exists: share it with registry.get('${options.name}')`);
     }
     const pipeline = new Pipeline(this.#host, options as ResilientOptions);
     const policy = Object.assign(
-      <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>) => pipeline.wrap<FA, FR>(fn),
+      <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>) =>
+        pipeline.wrap<FA, FR>(fn) as ResilientFunction<FA, Awaited<FR> | F>,
       {
         pipelineName: pipeline.name,
         circuitBreaker: pipeline.circuitBreaker,
@@ -117,7 +121,7 @@ export class ResilienceRegistry {
         rateLimiter: pipeline.rateLimiter,
         on: pipeline.on.bind(pipeline) as ResiliencePolicy['on'],
       },
-    ) as ResiliencePolicy<A, R>;
+    ) as ResiliencePolicy<A, R, F>;
     if (options.name !== undefined) this.#pipelines.set(options.name, policy as unknown as ResiliencePolicy);
     return policy;
   }
@@ -181,7 +185,9 @@ export const defaultRegistry = new ResilienceRegistry();
  *   onEvent: (e) => metrics.count(e.type),
  * })(async (id: number) => fetchProduct(id));
  */
-export function resilient<A extends unknown[] = unknown[], R = unknown>(options: ResilientOptions<A, R> = {}): ResiliencePolicy<A, R> {
+export function resilient<A extends unknown[] = unknown[], R = unknown, F = never>(
+  options: ResilientOptions<A, R, F> = {},
+): ResiliencePolicy<A, R, F> {
   return defaultRegistry.resilient(options);
 }
 

@@ -44,7 +44,7 @@ describe('forms of the fallback', () => {
     const registry = new ResilienceRegistry();
     const failure = new UpstreamError('down');
     const handler = jest.fn((error: unknown, args: [id: number, lang: string]) => `fallback for ${args[0]} (${args[1]}): ${(error as Error).message}`);
-    const wrapped = registry.resilient<[id: number, lang: string], string>({ fallback: handler })(
+    const wrapped = registry.resilient<[id: number, lang: string], string, string>({ fallback: handler })(
       async (_id: number, _lang: string): Promise<string> => {
         throw failure;
       },
@@ -73,7 +73,7 @@ describe('forms of the fallback', () => {
   it('a handler that throws rejects the call with its error', async () => {
     const registry = new ResilienceRegistry();
     const handlerError = new Error('the fallback failed too');
-    const wrapped = registry.resilient<unknown[], string>({
+    const wrapped = registry.resilient<unknown[], string, string>({
       fallback: () => {
         throw handlerError;
       },
@@ -126,7 +126,7 @@ describe('forms of the fallback', () => {
 
   it('an undefined value from a handler is returned as the answer', async () => {
     const registry = new ResilienceRegistry();
-    const wrapped = registry.resilient<[], string | undefined>({ fallback: () => undefined })(
+    const wrapped = registry.resilient<[], string | undefined, string | undefined>({ fallback: () => undefined })(
       async (): Promise<string | undefined> => {
         throw new Error('boom');
       },
@@ -139,7 +139,7 @@ describe('which errors the fallback answers', () => {
   it('fallbackOn [SomeError]: only matching errors get the fallback, others reach the caller', async () => {
     const registry = new ResilienceRegistry();
     const events: ResilienceEvent[] = [];
-    const policy = registry.resilient<unknown[], string>({
+    const policy = registry.resilient<unknown[], string, string>({
       fallback: { handler: 'not found', fallbackOn: [NotFoundError] },
       onEvent: (e) => void events.push(e),
     });
@@ -155,7 +155,7 @@ describe('which errors the fallback answers', () => {
 
   it('fallbackOn takes predicates too', async () => {
     const registry = new ResilienceRegistry();
-    const policy = registry.resilient<unknown[], string>({
+    const policy = registry.resilient<unknown[], string, string>({
       fallback: { handler: 'gone', fallbackOn: [(e) => (e as { status?: number }).status === 410] },
     });
     const gone = Object.assign(new Error('gone'), { status: 410 });
@@ -214,7 +214,7 @@ describe('which errors the fallback answers', () => {
     const registry = new ResilienceRegistry();
     const handler = jest.fn((error: unknown) => (isCircuitOpenError(error) ? 'circuit open' : 'other'));
     const fn = jest.fn(async () => 'live');
-    const wrapped = registry.resilient<[], string>({ circuitBreaker: {}, fallback: handler })(fn);
+    const wrapped = registry.resilient<[], string, string>({ circuitBreaker: {}, fallback: handler })(fn);
     wrapped.circuitBreaker?.isolate();
 
     await expect(wrapped()).resolves.toBe('circuit open');
@@ -231,10 +231,10 @@ describe('which errors the fallback answers', () => {
     };
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const limited = registry.resilient<[], string>({ rateLimiter: { maxCalls: 1, period: '1h' }, fallback: handler })(
+    const limited = registry.resilient<[], string, string>({ rateLimiter: { maxCalls: 1, period: '1h' }, fallback: handler })(
       async () => 'live',
     );
-    const bounded = registry.resilient<[], string>({ bulkhead: { maxConcurrent: 1 }, fallback: handler })(async () => {
+    const bounded = registry.resilient<[], string, string>({ bulkhead: { maxConcurrent: 1 }, fallback: handler })(async () => {
       await gate;
       return 'live';
     });

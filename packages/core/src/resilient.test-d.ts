@@ -104,14 +104,21 @@ assertType<Equal<ReturnType<typeof nameOf>, Promise<string>>>();
 // @ts-expect-error a number-returning function cannot store into a scope of strings
 registry.resilient({ cache: names })(async (id: number) => id);
 
-// A fallback of an unrelated type is refused; a matching one is accepted, and sees the arguments.
+// A fallback's type joins the result type (the call may answer with it), whatever the function returns.
+const _orNumber = registry.resilient({ fallback: 42 })(fetchUser);
+assertType<Equal<ReturnType<typeof _orNumber>, Promise<User | number>>>();
+const _orNull = registry.resilient({ fallback: () => null })(fetchUser);
+assertType<Equal<ReturnType<typeof _orNull>, Promise<User | null>>>();
+const _listOrEmpty = registry.resilient({ fallback: [] })(async () => ['a', 'b']);
+assertType<Equal<ReturnType<typeof _listOrEmpty>, Promise<string[] | never[]>>>();
+// With explicit types, the fallback must be of the third one.
 // @ts-expect-error 42 is not a User
-registry.resilient({ fallback: 42 })(fetchUser);
+registry.resilient<[id: number], User, User>({ fallback: 42 });
 registry.resilient({ fallback: { id: 0, name: 'nobody' } })(fetchUser);
-registry.resilient<[id: number], User>({
+registry.resilient<[id: number], User, User>({
   fallback: { handler: (_error, [id]) => ({ id: id + 0, name: 'nobody' }), cacheFallback: false },
 })(async (id: number) => ({ id, name: 'x' }));
-registry.resilient<[id: number], User>({ fallback: async (_error, args) => ({ id: args[0], name: 'late' }) })(fetchUser);
+registry.resilient<[id: number], User, User>({ fallback: async (_error, args) => ({ id: args[0], name: 'late' }) })(fetchUser);
 
 // Options are checked.
 // @ts-expect-error unknown option

@@ -26,6 +26,6 @@ export function resilientMethod<A extends unknown[], R>(
     const named = Object.defineProperty(function (this: This, ...args: A) {
       return method.apply(this, args);
     }, 'name', { value: name });
-    return registry.resilient<A, Awaited<R>>(options)(named as (...args: A) => Awaited<R> | PromiseLike<Awaited<R>>);
+    return registry.resilient<A, Awaited<R>, Awaited<R>>(options)(named as (...args: A) => Awaited<R> | PromiseLike<Awaited<R>>);
   };
 }

@@ -156,11 +156,12 @@ export interface RateLimiterOptions {
 }
 
 /**
- * Options of `resilient()`. Every layer is optional; an omitted layer is not in the pipeline.
+ * Options of `resilient()`. Every layer is optional; an omitted layer is not in the pipeline. `A` and `R`
+ * type the options that see the function's arguments and result; `F` is the fallback's value.
  * Order on a call: cache → fallback → breaker admission → rate limiter → bulkhead → retry →
  * (breaker records each attempt) → timeout → fn.
  */
-export interface ResilientOptions<A extends unknown[] = unknown[], R = unknown> {
+export interface ResilientOptions<A extends unknown[] = unknown[], R = unknown, F = R> {
   /**
    * The cache, outermost: cache options (a scope of its own in the default cache, or in `cacheInstance`)
    * with `cached()`'s key options, or an existing scope to share.
@@ -170,8 +171,12 @@ export interface ResilientOptions<A extends unknown[] = unknown[], R = unknown> 
   circuitBreaker?: CircuitBreakerOptions;
   /** A `TimeoutOptions`, or just the duration (per attempt). */
   timeout?: TimeoutOptions | Duration;
-  /** A value, a function `(error, args) => value`, or `{ handler, fallbackOn, cacheFallback }`. */
-  fallback?: FallbackOptions<A, R> | FallbackHandler<A, R>;
+  /**
+   * A value, a function `(error, args) => value`, or `{ handler, fallbackOn, cacheFallback }`. Its type
+   * joins the wrapped function's result type: with `fallback: null`, a `Promise<User>` becomes
+   * `Promise<User | null>`.
+   */
+  fallback?: FallbackOptions<A, F> | FallbackHandler<A, F>;
   bulkhead?: BulkheadOptions;
   rateLimiter?: RateLimiterOptions;
   /**

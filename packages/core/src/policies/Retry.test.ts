@@ -41,7 +41,7 @@ async function valueOf<V>(promise: Promise<V>, ms = 60_000): Promise<V> {
 function setup<R = unknown>(options: ResilientOptions<unknown[], R>) {
   const events: ResilienceEvent[] = [];
   const registry = new ResilienceRegistry();
-  const policy = registry.resilient<unknown[], R>({ ...options, onEvent: (e) => events.push(e) });
+  const policy = registry.resilient<unknown[], R, R>({ ...options, onEvent: (e) => events.push(e) });
   const of = <T extends ResilienceEvent['type']>(type: T) =>
     events.filter((e): e is Extract<ResilienceEvent, { type: T }> => e.type === type);
   return { registry, policy, events, of };
