@@ -1,11 +1,33 @@
-// Loads every package's built ESM and CommonJS entry points, so a packaging mistake fails CI even though
-// the unit tests run against sources.
+// Loads every package's built ESM and CommonJS entry points and makes one real call through each, so
+// a packaging mistake fails CI even though the unit tests run against sources.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const root = new URL('../packages/', import.meta.url).pathname;
+
+/** One real use per package, written against its public API. */
+const exercises = {
+  '@toolkit/cache': async ({ Cache }) => {
+    let runs = 0;
+    const double = new Cache().cached(async (n) => (runs++, n * 2));
+    const answers = [await double(21), await double(21)];
+    if (answers.join() !== '42,42' || runs !== 1) throw new Error(`cached(): ${answers} after ${runs} runs`);
+  },
+  '@toolkit/core': async ({ ResilienceRegistry }) => {
+    let attempts = 0;
+    const flaky = new ResilienceRegistry().resilient({ retry: { maxAttempts: 2, delay: 1 }, timeout: '1s', cache: {} })(
+      async (n) => {
+        if (++attempts === 1) throw new Error('first attempt fails');
+        return n + 1;
+      },
+    );
+    const answers = [await flaky(41), await flaky(41)];
+    if (answers.join() !== '42,42' || attempts !== 2) throw new Error(`resilient(): ${answers} after ${attempts} attempts`);
+  },
+};
+
 let failed = false;
 for (const dir of readdirSync(root)) {
   const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
@@ -16,9 +38,10 @@ for (const dir of readdirSync(root)) {
   ]) {
     try {
       const mod = await load();
-      const names = Object.keys(mod).filter((n) => n !== 'default' && n !== '__esModule');
-      if (names.length === 0) throw new Error('no exports');
-      console.log(`ok   ${pkg.name} (${format}): ${names.length} exports`);
+      const exercise = exercises[pkg.name];
+      if (exercise === undefined) throw new Error('no smoke exercise: add one to scripts/smoke-builds.mjs');
+      await exercise(mod);
+      console.log(`ok   ${pkg.name} (${format})`);
     } catch (error) {
       failed = true;
       console.error(`FAIL ${pkg.name} (${format}): ${error.stack ?? error}`);
