@@ -40,6 +40,21 @@ const config: Config = {
       transformIgnorePatterns,
       moduleNameMapper,
     },
+    {
+      // Tests against real Redis servers: REDIS_URL if it answers, else one started for the run
+      // (see packages/cache-redis/test/globalSetup.ts). Tests that kill, pause or cluster Redis start
+      // their own servers on loopback.
+      displayName: 'integration',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/packages/*/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/packages/cache-redis/test/globalSetup.ts',
+      globalTeardown: '<rootDir>/packages/cache-redis/test/globalTeardown.ts',
+      testTimeout: 30_000,
+      transform,
+      transformIgnorePatterns,
+      moduleNameMapper,
+    },
   ],
 };
 
