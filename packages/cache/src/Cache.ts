@@ -2,7 +2,7 @@ import { createCached } from './cached';
 import type { CachedFunction, CachedOptions } from './cached';
 import { CacheScope } from './CacheScope';
 import type { CacheStats, ScopeHost } from './CacheScope';
-import { CacheEventType } from './events/CacheEvents';
+import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName } from './events/CacheEvents';
 import { EventBus } from './events/EventBus';
 import { createInvalidating } from './invalidating';
@@ -12,6 +12,10 @@ import { describe } from './options/duration';
 import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { Resource } from './resource';
+import { SharedLayer } from './SharedLayer';
+import { globToRegExp } from './stores/MemoryStore';
+import type { BackplaneMessage } from './stores/CacheStore';
+import { randomUUID } from 'node:crypto';
 import type { Uncached } from './uncached';
 
 /** `cache.stats()`: every scope's counters added up, and each scope's own. */
@@ -40,6 +44,13 @@ const warnListenerError = (error: unknown) => {
  * const users = cache.scope('users', { ttl: '30s' });
  */
 export class Cache {
+  /** This instance's id: the `source` of its backplane messages. */
+  readonly id: string;
+  /**
+   * Resolves once the backplane delivers messages (at once without one). A subscription that fails is
+   * reported as `CACHE_L2_ERROR`; the cache works without it.
+   */
+  readonly ready: Promise<void>;
   /** Namespace of shared stores. */
   readonly prefix: string;
   /** Version of the namespace in shared stores. */
@@ -54,7 +65,18 @@ export class Cache {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`Cache options must be an object, got ${describe(options)}`);
     }
-    const { maxSize, prefix = 'toolkit', version = 'v1', onEvent, onListenerError, clock = systemClock, ...load } = options;
+    const {
+      maxSize,
+      prefix = 'toolkit',
+      version = 'v1',
+      onEvent,
+      onListenerError,
+      clock = systemClock,
+      store,
+      backplane,
+      lock,
+      ...load
+    } = options;
     for (const [name, value] of [['prefix', prefix], ['version', version]] as const) {
       if (typeof value !== 'string' || value === '') {
         throw new TypeError(`\`${name}\` must be a non-empty string, got ${describe(value)}`);
@@ -69,8 +91,26 @@ export class Cache {
     this.#defaults = resolvePolicy(DEFAULT_POLICY, load);
     this.#maxSize = resolveMaxSize(maxSize, DEFAULT_MAX_SIZE);
     const reportError = onListenerError ?? warnListenerError;
-    this.#host = { clock, bus: new EventBus<CacheEvent>(CacheEventType, reportError), onListenerError: reportError };
-    if (onEvent !== undefined) this.#host.bus.on('*', onEvent);
+    this.id = randomUUID();
+    const bus = new EventBus<CacheEvent>(CacheEventType, reportError);
+    const shared =
+      store === undefined && backplane === undefined && lock === undefined
+        ? undefined
+        : new SharedLayer(store, backplane, lock, this.id, (operation, error, scope, key) =>
+            this.#reportShared(operation, error, scope, key),
+          );
+    this.#host = { clock, bus, onListenerError: reportError, shared };
+    if (onEvent !== undefined) bus.on('*', onEvent);
+    if (this.#defaults.distributedLock && lock === undefined) {
+      throw new TypeError('`distributedLock` needs a `lock` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)');
+    }
+    this.ready =
+      backplane === undefined
+        ? Promise.resolve()
+        : backplane.subscribe(
+            (message) => this.#onBackplane(message),
+            () => this.#onReconnect(),
+          ).catch((error: unknown) => this.#reportShared('subscribe', error, undefined, undefined));
   }
 
   /**
@@ -153,32 +193,95 @@ export class Cache {
     return this.#host.bus.on(type, listener as (event: CacheEvent) => void);
   }
 
-  /** Drops every entry carrying one of `tags`, in every scope. Resolves to how many were dropped. */
-  invalidateTags(tags: readonly string[]): Promise<number> {
+  /**
+   * Drops every entry carrying one of `tags`, in every scope, in the L2 and (through the backplane) in
+   * every process. Resolves to how many this process's L1 dropped.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) {
-      return Promise.reject(new TypeError(`\`invalidateTags\` takes an array of tags, got ${describe(tags)}`));
+      throw new TypeError(`\`invalidateTags\` takes an array of tags, got ${describe(tags)}`);
     }
     let dropped = 0;
     for (const scope of this.#scopes.values()) dropped += scope.dropTags(tags);
-    return Promise.resolve(dropped);
+    await this.#host.shared?.invalidateTags(tags);
+    return dropped;
   }
 
-  /** Deletes a full key (as events and `keyFor()` show it) from every scope. Resolves to whether any held it. */
-  delete(key: string): Promise<boolean> {
-    if (typeof key !== 'string') {
-      return Promise.reject(new TypeError(`a cache key must be a string, got ${describe(key)}`));
-    }
+  /**
+   * Deletes a full key (as events and `keyFor()` show it) from every scope, the L2 and every process's L1.
+   * Resolves to whether any held it.
+   */
+  async delete(key: string): Promise<boolean> {
+    if (typeof key !== 'string') throw new TypeError(`a cache key must be a string, got ${describe(key)}`);
+    const deleted = this.#dropLocal(key);
+    const removed = await this.#host.shared?.delete('', [key]);
+    return deleted || (removed ?? 0) > 0;
+  }
+
+  /** Empties every scope, in every process, and the L2's whole namespace. */
+  async clear(): Promise<void> {
+    for (const scope of this.#scopes.values()) scope.clearLocal();
+    await this.#host.shared?.deleteByPrefix(undefined, '');
+  }
+
+  /**
+   * Stops listening to the backplane after every load in progress and every L2 write in flight has
+   * settled, so nothing is lost. Closing the store's connection is its owner's (e.g. `RedisStore.close()`).
+   */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
+    await this.#host.shared?.drain();
+    await this.#host.shared?.backplane?.unsubscribe();
+  }
+
+  #dropLocal(fullKey: string): boolean {
     let deleted = false;
     for (const scope of this.#scopes.values()) {
-      const local = scope.localKey(key);
+      const local = scope.localKey(fullKey);
       if (local !== undefined && scope.removeSync(local)) deleted = true;
     }
-    return Promise.resolve(deleted);
+    return deleted;
   }
 
-  /** Empties every scope. */
-  async clear(): Promise<void> {
-    await Promise.all([...this.#scopes.values()].map((scope) => scope.clear()));
+  /** Another process wrote, deleted or invalidated: drop this process's L1 copies. */
+  #onBackplane(message: BackplaneMessage): void {
+    if (message.source === this.id) return;
+    switch (message.type) {
+      case 'keys':
+        for (const key of message.keys) this.#dropLocal(key);
+        return;
+      case 'prefix':
+        for (const scope of this.#scopes.values()) scope.dropLocalWhere((key) => key.startsWith(message.prefix));
+        return;
+      case 'match': {
+        const matcher = globToRegExp(message.pattern);
+        for (const scope of this.#scopes.values()) scope.dropLocalWhere((key) => matcher.test(key));
+        return;
+      }
+      case 'tags':
+        for (const scope of this.#scopes.values()) scope.dropTags(message.tags);
+        return;
+      case 'scope':
+        this.#scopes.get(message.scope)?.clearLocal();
+        return;
+    }
+  }
+
+  /**
+   * The backplane reconnected: messages sent meanwhile are lost, so no L1 entry can be trusted. Every
+   * scope's L1 is emptied; the next reads come from the L2.
+   */
+  #onReconnect(): void {
+    for (const scope of this.#scopes.values()) scope.clearLocal();
+  }
+
+  #reportShared(operation: string, error: unknown, scope: string | undefined, key: string | undefined): void {
+    const owner = scope === undefined ? undefined : this.#scopes.get(scope);
+    owner?.countL2Error();
+    if (!this.#host.bus.active && owner?.listening !== true) return;
+    const event = cacheEvent.CACHE_L2_ERROR(scope ?? '', key ?? '', this.#host.clock.now(), operation, error);
+    if (owner !== undefined) owner.emitEvent(event);
+    else this.#host.bus.emit(event);
   }
 
   /** Counters of every scope added up, and per scope. */
@@ -193,6 +296,8 @@ export class Cache {
       loads: 0,
       loadErrors: 0,
       evictions: 0,
+      l2Hits: 0,
+      l2Errors: 0,
       scopes: {},
     };
     for (const [name, scope] of this.#scopes) {
@@ -206,6 +311,8 @@ export class Cache {
       total.loads += s.loads;
       total.loadErrors += s.loadErrors;
       total.evictions += s.evictions;
+      total.l2Hits += s.l2Hits;
+      total.l2Errors += s.l2Errors;
     }
     const lookups = total.hits + total.misses;
     total.hitRate = lookups === 0 ? 0 : total.hits / lookups;
@@ -222,13 +329,13 @@ export class Cache {
       throw new TypeError(`the options of scope \`${name}\` must be an object, got ${describe(options)}`);
     }
     const { maxSize, keyPrefix, onEvent, ...load } = options;
-    const scope = new CacheScope<V>(
-      this.#host,
-      name,
-      resolvePolicy(this.#defaults, load),
-      resolveMaxSize(maxSize, this.#maxSize),
-      resolveKeyPrefix(keyPrefix),
-    );
+    const policy = resolvePolicy(this.#defaults, load);
+    if (policy.distributedLock && this.#host.shared?.lock === undefined) {
+      throw new TypeError(
+        `scope \`${name}\` asks for \`distributedLock\`, which needs a \`lock\` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)`,
+      );
+    }
+    const scope = new CacheScope<V>(this.#host, name, policy, resolveMaxSize(maxSize, this.#maxSize), resolveKeyPrefix(keyPrefix));
     if (onEvent !== undefined) scope.on('*', onEvent);
     this.#scopes.set(name, scope as CacheScope<unknown>);
     return scope;

@@ -627,6 +627,8 @@ describe('events and stats', () => {
       loads: 1,
       loadErrors: 0,
       evictions: 0,
+      l2Hits: 0,
+      l2Errors: 0,
     });
     scope.resetStats();
     expect(scope.stats()).toMatchObject({ hits: 0, misses: 0, hitRate: 0, size: 1 });

@@ -8,8 +8,11 @@ import { describe } from './options/duration';
 import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
+import { globToRegExp } from './stores/MemoryStore';
 import { BatchLoader } from './BatchLoader';
 import { Uncached } from './uncached';
+import type { SharedLayer } from './SharedLayer';
+import type { StoredEntry } from './stores/CacheStore';
 import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
 /** Counters of one scope (or, from `cache.stats()`, of all scopes added up). */
@@ -35,6 +38,10 @@ export interface CacheStats {
   loadErrors: number;
   /** Entries evicted to respect `maxSize`. */
   evictions: number;
+  /** L1 misses answered by a fresh entry of the shared L2. */
+  l2Hits: number;
+  /** Failed operations on the shared layer (L2, backplane, lock), and undecodable L2 values. */
+  l2Errors: number;
 }
 
 /** What `warmup()` did: the keys it stored and the ones whose loader failed. */
@@ -48,6 +55,21 @@ export interface ScopeHost {
   readonly clock: Clock;
   readonly bus: EventBus<CacheEvent>;
   readonly onListenerError: (error: unknown) => void;
+  /** The L2, backplane and lock, when the cache has any. */
+  readonly shared: SharedLayer | undefined;
+}
+
+/**
+ * A load's answer that already has its entry (from the L2, or from the factory and written to the L2):
+ * L1 stores exactly that entry, so that every process agrees on the timeline.
+ * @internal
+ */
+class Loaded {
+  constructor(
+    readonly value: unknown,
+    /** `undefined` when the value is not to be cached (`shouldCache`, `cacheNullish`). */
+    readonly entry: CacheEntry | undefined,
+  ) {}
 }
 
 /** A load in progress; callers that miss on the same key join it. @internal */
@@ -102,6 +124,8 @@ export class CacheScope<V = unknown> {
   #loads = 0;
   #loadErrors = 0;
   #evictions = 0;
+  #l2Hits = 0;
+  #l2Errors = 0;
 
   /** @internal use `cache.scope()` */
   constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string) {
@@ -173,7 +197,7 @@ export class CacheScope<V = unknown> {
           this.#hits++;
           if (this.#listening()) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now));
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
-            this.#load(key, policy, invoke, a, b, tagsOf, true);
+            this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
           return Promise.resolve(entry.value as V);
         }
@@ -193,106 +217,107 @@ export class CacheScope<V = unknown> {
     }
     this.#misses++;
     if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
-    const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false);
+    const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false, force);
     if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise as Promise<V>;
     return this.#guard(key, flight, stale, policy, now);
   }
 
-  /** Fresh value for `key`, or `undefined`. Counts a hit or a miss; never returns a stale value. */
-  get(key: string): Promise<V | undefined> {
-    try {
-      return Promise.resolve(this.getSync(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /**
+   * The fresh value for `key`, or `undefined`: from L1, else from the L2 (filling L1). Counts a hit or a
+   * miss; never returns a stale value.
+   */
+  async get(key: string): Promise<V | undefined> {
+    const [value] = await this.getMany([key]);
+    return value;
   }
 
-  /** @internal the synchronous L1 read behind `get()` and `ResultCache` */
+  /** @internal the synchronous L1 read behind `ResultCache` */
   getSync(key: string): V | undefined {
     checkKey(key);
     const entry = this.#fresh(key, true);
-    if (entry === undefined) {
-      this.#misses++;
-      if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), this.#host.clock.now()));
-      return undefined;
-    }
-    this.#hits++;
-    if (this.#listening()) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), this.#host.clock.now()));
-    return entry.value as V;
+    this.#count(key, entry !== undefined);
+    return entry?.value as V | undefined;
   }
 
-  /** Fresh values for `keys`, in order (`undefined` where there is none). */
-  getMany(keys: readonly string[]): Promise<Array<V | undefined>> {
-    try {
-      if (!Array.isArray(keys)) throw new TypeError(`\`getMany\` takes an array of keys, got ${describe(keys)}`);
-      return Promise.resolve(keys.map((key) => this.getSync(key)));
-    } catch (error) {
-      return Promise.reject(error);
+  /** Fresh values for `keys`, in order (`undefined` where there is none); L1 misses go to the L2 in one batch. */
+  async getMany(keys: readonly string[]): Promise<Array<V | undefined>> {
+    if (!Array.isArray(keys)) throw new TypeError(`\`getMany\` takes an array of keys, got ${describe(keys)}`);
+    keys.forEach(checkKey);
+    const values: Array<V | undefined> = [];
+    const missing: number[] = [];
+    keys.forEach((key, i) => {
+      const entry = this.#fresh(key, true);
+      values[i] = entry?.value as V | undefined;
+      if (entry === undefined) missing.push(i);
+    });
+    const shared = this.#host.shared;
+    if (shared?.store !== undefined && missing.length > 0) {
+      const found = await shared.getMany(this.name, missing.map((i) => this.fullKey(keys[i] as string)));
+      missing.forEach((i, n) => {
+        const key = keys[i] as string;
+        const loaded = this.#freshStored(found[n], this.fullKey(key), this.policy);
+        if (loaded?.entry !== undefined) {
+          this.#write(key, loaded.entry);
+          values[i] = loaded.value as V;
+        }
+      });
     }
+    keys.forEach((key, i) => this.#count(key, values[i] !== undefined || !missing.includes(i)));
+    return values;
   }
 
   /**
-   * Stores a value. `options` apply to this entry only (per-key TTL): `set(k, v, { ttl: '1h' })`,
-   * `set(k, v, { ttl: null })` for no expiry. A load of the same key in progress will not overwrite it.
+   * Stores a value (in L1 and the L2; other processes drop their copies). `options` apply to this entry
+   * only (per-key TTL): `set(k, v, { ttl: '1h' })`, `set(k, v, { ttl: null })` for no expiry. A load of the
+   * same key in progress will not overwrite it.
    */
-  set(key: string, value: V, options?: EntryOptions<V>): Promise<void> {
-    try {
-      this.setSync(key, value, options);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async set(key: string, value: V, options?: EntryOptions<V>): Promise<void> {
+    await this.setMany([[key, value]], options);
   }
 
-  /** @internal the synchronous L1 write behind `set()` and `ResultCache` */
+  /** @internal the synchronous L1 write behind `ResultCache` */
   setSync(key: string, value: V, options?: EntryOptions<V>): void {
     checkKey(key);
     const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
-    this.#discardFlight(key);
-    this.#store(key, value, policy, policy.tags);
+    this.#setLocal(key, value, policy);
   }
 
-  /** Stores several values with the same options. */
-  setMany(entries: Iterable<readonly [string, V]>, options?: EntryOptions<V>): Promise<void> {
-    try {
-      const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
-      const list = [...entries];
-      for (const pair of list) {
-        if (!Array.isArray(pair) || pair.length !== 2) {
-          throw new TypeError(`\`setMany\` takes [key, value] pairs, got ${describe(pair)}`);
-        }
-        checkKey(pair[0]);
+  /** Stores several values with the same options (in one L2 round trip). */
+  async setMany(entries: Iterable<readonly [string, V]>, options?: EntryOptions<V>): Promise<void> {
+    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const list = [...entries];
+    for (const pair of list) {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new TypeError(`\`setMany\` takes [key, value] pairs, got ${describe(pair)}`);
       }
-      for (const [key, value] of list) {
-        this.#discardFlight(key);
-        this.#store(key, value, policy, policy.tags);
-      }
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
+      checkKey(pair[0]);
     }
+    const written: Array<[string, StoredEntry]> = [];
+    for (const [key, value] of list) {
+      const entry = this.#setLocal(key, value, policy);
+      if (entry !== undefined) written.push([this.fullKey(key), toStored(entry)]);
+    }
+    await this.#host.shared?.set(this.name, written);
   }
 
-  /** True when `key` has a fresh value. Does not count as a hit or a miss, nor touch recency. */
-  has(key: string): Promise<boolean> {
-    try {
-      checkKey(key);
-      return Promise.resolve(this.#fresh(key, false) !== undefined);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** True when `key` has a fresh value (in L1 or the L2). Does not count as a hit or a miss, nor touch recency. */
+  async has(key: string): Promise<boolean> {
+    checkKey(key);
+    if (this.#fresh(key, false) !== undefined) return true;
+    const shared = this.#host.shared;
+    if (shared?.store === undefined) return false;
+    const stored = await shared.get(this.name, this.fullKey(key));
+    return stored !== undefined && this.#host.clock.now() < stored.freshUntil;
   }
 
-  /** Removes `key` (fresh or stale). Resolves to whether there was an entry. */
-  remove(key: string): Promise<boolean> {
-    try {
-      return Promise.resolve(this.removeSync(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Removes `key` (fresh or stale) from L1 and the L2. Resolves to whether there was an entry. */
+  async remove(key: string): Promise<boolean> {
+    const local = this.removeSync(key);
+    const removed = await this.#host.shared?.delete(this.name, [this.fullKey(key)]);
+    return removed === undefined ? local : local || removed > 0;
   }
 
-  /** @internal */
+  /** @internal the L1 part of a removal (also what a backplane message does) */
   removeSync(key: string): boolean {
     checkKey(key);
     this.#discardFlight(key);
@@ -303,94 +328,101 @@ export class CacheScope<V = unknown> {
   }
 
   /** Returns the fresh value of `key` and removes the entry (pop). */
-  getDelete(key: string): Promise<V | undefined> {
-    try {
-      const value = this.getSync(key);
-      this.removeSync(key);
-      return Promise.resolve(value);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Stores `value` only when `key` has no fresh value. Resolves to whether it was stored. */
-  setIfAbsent(key: string, value: V, options?: EntryOptions<V>): Promise<boolean> {
-    try {
-      checkKey(key);
-      if (this.#fresh(key, false) !== undefined) return Promise.resolve(false);
-      this.setSync(key, value, options);
-      return Promise.resolve(true);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async getDelete(key: string): Promise<V | undefined> {
+    const value = await this.get(key);
+    await this.remove(key);
+    return value;
   }
 
   /**
-   * Adds `by` to the number stored at `key` (an absent key counts as 0) and resolves to the new value.
-   * An existing entry keeps its expiry; a new one gets the scope's TTL (or `options`). Rejects with a
-   * `TypeError` when the stored value is not a number.
+   * Stores `value` only when `key` has no fresh value; with an L2, atomically across processes.
+   * Resolves to whether it was stored.
    */
-  incr(key: string, by = 1, options?: EntryOptions<V>): Promise<number> {
-    try {
-      checkKey(key);
-      if (typeof by !== 'number' || !Number.isFinite(by)) {
-        throw new TypeError(`\`incr\` takes a finite number to add, got ${describe(by)}`);
-      }
-      const entry = this.#fresh(key, false);
-      if (entry === undefined) {
-        this.setSync(key, by as V, options);
-        return Promise.resolve(by);
-      }
-      if (typeof entry.value !== 'number') {
-        throw new TypeError(`\`incr\` needs a number at \`${this.fullKey(key)}\`, found ${describe(entry.value)}`);
-      }
-      const next = entry.value + by;
-      this.#discardFlight(key);
-      this.#write(key, new CacheEntry(next as V, entry.freshUntil, entry.staleUntil, entry.refreshAt, entry.tags));
-      return Promise.resolve(next);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Removes every key starting with `prefix` (local keys). Resolves to how many were removed. */
-  deleteByPrefix(prefix: string): Promise<number> {
-    try {
-      if (typeof prefix !== 'string') {
-        throw new TypeError(`\`deleteByPrefix\` takes a string, got ${describe(prefix)}`);
-      }
-      return this.#removeWhere((key) => key.startsWith(prefix));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async setIfAbsent(key: string, value: V, options?: EntryOptions<V>): Promise<boolean> {
+    checkKey(key);
+    if (this.#fresh(key, false) !== undefined) return false;
+    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const entry = this.#entryFor(value, policy, policy.tags);
+    if (entry === undefined) return false;
+    const wrote = await this.#host.shared?.setIfAbsent(this.name, this.fullKey(key), toStored(entry));
+    if (wrote === false) return false;
+    this.#discardFlight(key);
+    this.#write(key, entry);
+    return true;
   }
 
   /**
-   * Removes every key matching a glob pattern (local keys): `*` matches any run of characters, `?` one
-   * character. Resolves to how many were removed.
+   * Adds `by` to the number stored at `key` (an absent key counts as 0) and resolves to the new value;
+   * with an L2, atomically across processes. An existing entry keeps its expiry; a new one gets the
+   * scope's TTL (or `options`). Rejects with a `TypeError` when the stored value is not a number.
+   */
+  async incr(key: string, by = 1, options?: EntryOptions<V>): Promise<number> {
+    checkKey(key);
+    if (typeof by !== 'number' || !Number.isFinite(by)) {
+      throw new TypeError(`\`incr\` takes a finite number to add, got ${describe(by)}`);
+    }
+    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const current = this.#fresh(key, false);
+    if (current !== undefined && typeof current.value !== 'number') {
+      throw new TypeError(`\`incr\` needs a number at \`${this.fullKey(key)}\`, found ${describe(current.value)}`);
+    }
+    const fresh = this.#entryFor(by as V, policy, policy.tags) as CacheEntry;
+    const counted = await this.#host.shared?.increment(this.name, this.fullKey(key), by, toStored(fresh) as StoredEntry<number>);
+    const next = counted ?? ((current?.value as number | undefined) ?? 0) + by;
+    const timeline = current ?? fresh;
+    this.#discardFlight(key);
+    this.#write(key, new CacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
+    return next;
+  }
+
+  /** Removes every key starting with `prefix` (local keys), in L1 and the L2. Resolves to how many were removed. */
+  async deleteByPrefix(prefix: string): Promise<number> {
+    if (typeof prefix !== 'string') throw new TypeError(`\`deleteByPrefix\` takes a string, got ${describe(prefix)}`);
+    const local = this.#removeWhere((key) => key.startsWith(prefix));
+    const removed = await this.#host.shared?.deleteByPrefix(this.name, this.fullKey(prefix));
+    return removed ?? local;
+  }
+
+  /**
+   * Removes every key matching a glob pattern (local keys), in L1 and the L2: `*` matches any run of
+   * characters, `?` one character. Resolves to how many were removed.
    *
    * @example
    * await scope.deleteMatch('user:*:profile');
    */
-  deleteMatch(pattern: string): Promise<number> {
-    try {
-      if (typeof pattern !== 'string' || pattern === '') {
-        throw new TypeError(`\`deleteMatch\` takes a non-empty glob pattern such as 'user:*:profile', got ${describe(pattern)}`);
-      }
-      const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-      const matcher = new RegExp(`^${source}$`, 's');
-      return this.#removeWhere((key) => matcher.test(key));
-    } catch (error) {
-      return Promise.reject(error);
+  async deleteMatch(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string' || pattern === '') {
+      throw new TypeError(`\`deleteMatch\` takes a non-empty glob pattern such as 'user:*:profile', got ${describe(pattern)}`);
     }
+    const matcher = globToRegExp(pattern);
+    const local = this.#removeWhere((key) => matcher.test(key));
+    const full = this.keyPrefix === '' ? pattern : `${escapeGlob(this.keyPrefix)}:${pattern}`;
+    const removed = await this.#host.shared?.deleteMatching(this.name, full);
+    return removed ?? local;
   }
 
-  /** Removes every entry of the scope. Loads in progress will not store their results. */
-  clear(): Promise<void> {
+  /**
+   * Removes every entry of the scope, in this process and (through the backplane) in the others; with an
+   * L2 and a `keyPrefix`, its L2 entries too. Loads in progress will not store their results.
+   */
+  async clear(): Promise<void> {
+    this.clearLocal();
+    const shared = this.#host.shared;
+    if (shared === undefined) return;
+    if (this.keyPrefix !== '' && shared.store !== undefined) await shared.deleteByPrefix(this.name, `${this.keyPrefix}:`);
+    await shared.publish(this.name, { type: 'scope', source: shared.source, scope: this.name });
+  }
+
+  /** @internal empties this process's L1 of the scope (also what a backplane message does) */
+  clearLocal(): void {
     for (const flight of this.#flights.values()) flight.discard = true;
     this.#l1.clear();
     this.#tagIndex.clear();
-    return Promise.resolve();
+  }
+
+  /** @internal drops L1 entries whose full key matches (a backplane message); returns how many */
+  dropLocalWhere(matchesFullKey: (fullKey: string) => boolean): number {
+    return this.#removeWhere((key) => matchesFullKey(this.fullKey(key)));
   }
 
   /**
@@ -418,7 +450,7 @@ export class CacheScope<V = unknown> {
     await Promise.all(
       entries.map(([key, loader]) =>
         // A warm-up is not traffic: it loads without counting misses or emitting CACHE_MISS.
-        this.#load(key, policy, callLoader, loader, undefined, null, false).promise.then(
+        this.#load(key, policy, callLoader, loader, undefined, null, false, true).promise.then(
           () => void result.loaded.push(key),
           (error: unknown) => void result.failed.push({ key, error }),
         ),
@@ -455,6 +487,26 @@ export class CacheScope<V = unknown> {
     return Promise.resolve(removed);
   }
 
+  /** @internal resolves once every load in progress has settled */
+  async settled(): Promise<void> {
+    while (this.#flights.size > 0) await Promise.allSettled([...this.#flights.values()].map((f) => f.promise));
+  }
+
+  /** @internal counts a failed shared-layer operation of this scope */
+  countL2Error(): void {
+    this.#l2Errors++;
+  }
+
+  /** @internal true while this scope's or the cache's listeners would receive an event */
+  get listening(): boolean {
+    return this.#listening();
+  }
+
+  /** @internal delivers an event of the cache about this scope */
+  emitEvent(event: CacheEvent): void {
+    this.#emit(event);
+  }
+
   /** Loads in progress (0 once every load has settled). */
   get pendingLoads(): number {
     return this.#flights.size;
@@ -483,12 +535,15 @@ export class CacheScope<V = unknown> {
       loads: this.#loads,
       loadErrors: this.#loadErrors,
       evictions: this.#evictions,
+      l2Hits: this.#l2Hits,
+      l2Errors: this.#l2Errors,
     };
   }
 
   /** Sets every counter back to zero (entries stay). */
   resetStats(): void {
     this.#hits = this.#misses = this.#staleHits = this.#loads = this.#loadErrors = this.#evictions = 0;
+    this.#l2Hits = this.#l2Errors = 0;
   }
 
   /** @internal drops every entry carrying one of `tags`; returns how many */
@@ -513,11 +568,29 @@ export class CacheScope<V = unknown> {
     return fullKey.startsWith(head) ? fullKey.slice(head.length) : undefined;
   }
 
-  #removeWhere(matches: (key: string) => boolean): Promise<number> {
+  #removeWhere(matches: (key: string) => boolean): number {
     let removed = 0;
     for (const key of [...this.#l1.keys()]) if (matches(key) && this.removeSync(key)) removed++;
     for (const key of this.#flights.keys()) if (matches(key)) this.#discardFlight(key);
-    return Promise.resolve(removed);
+    return removed;
+  }
+
+  /** Counts a direct read as a hit or a miss, and emits the event. */
+  #count(key: string, hit: boolean): void {
+    if (hit) this.#hits++;
+    else this.#misses++;
+    if (this.#listening()) {
+      const now = this.#host.clock.now();
+      this.#emit(hit ? cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now) : cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
+    }
+  }
+
+  /** Writes a value to L1 under `policy`; returns its entry (`undefined` when not cacheable). */
+  #setLocal(key: string, value: V, policy: Policy): CacheEntry | undefined {
+    this.#discardFlight(key);
+    const entry = this.#entryFor(value, policy, policy.tags);
+    if (entry !== undefined) this.#write(key, entry);
+    return entry;
   }
 
   #fresh(key: string, touch: boolean): CacheEntry | undefined {
@@ -529,6 +602,11 @@ export class CacheScope<V = unknown> {
     return undefined;
   }
 
+  /**
+   * Starts a load and registers it as the key's flight. Without an L2: run the factory. With one: a fresh
+   * L2 entry answers (unless `force`), else the factory runs (under the distributed lock when asked) and
+   * its entry goes to the L2 before the load resolves; a stale L2 entry rescues a failing factory.
+   */
   #load<A, B>(
     key: string,
     policy: Policy,
@@ -537,58 +615,157 @@ export class CacheScope<V = unknown> {
     b: B,
     tagsOf: TagsOf<B>,
     background: boolean,
+    force: boolean,
   ): Flight<unknown> {
     const clock = this.#host.clock;
     const started = clock.now();
     this.#loads++;
     // A forced reload supersedes a load already running: only the newest may store its result.
     this.#discardFlight(key);
-    let result: Promise<V | Uncached<V>>;
+    let result: Promise<unknown>;
     let tags = policy.tags;
+    const flight: Flight<unknown> = { discard: false, background, tags, promise: undefined as unknown as Promise<unknown> };
     try {
       if (tagsOf !== null) tags = mergeTags(policy.tags, tagsOf(b));
-      result = Promise.resolve(invoke(a, b));
+      result =
+        this.#host.shared === undefined
+          ? Promise.resolve(invoke(a, b))
+          : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
     } catch (error) {
       result = Promise.reject(error);
     }
-    const flight: Flight<unknown> = {
-      discard: false,
-      background,
-      tags,
-      promise: result.then(
-        (value) => {
-          if (value instanceof Uncached) return value.value as V;
-          if (!flight.discard) {
-            this.#store(key, value, policy, flight.tags);
-            if (flight.background && this.#listening()) {
-              const now = clock.now();
-              this.#emit(cacheEvent.CACHE_REFRESH(this.name, this.fullKey(key), now, now - started));
-            }
-          }
-          return value;
-        },
-        (error: unknown) => {
+    (flight as { tags: readonly string[] }).tags = tags;
+    (flight as { promise: Promise<unknown> }).promise = result.then(
+      (value) => {
+        if (value instanceof Uncached) return value.value as V;
+        if (value instanceof Loaded) {
+          if (!flight.discard && value.entry !== undefined) this.#write(key, value.entry);
+        } else if (!flight.discard) {
+          const entry = this.#entryFor(value as V, policy, flight.tags);
+          if (entry !== undefined) this.#write(key, entry);
+        }
+        if (!flight.discard && flight.background && this.#listening()) {
           const now = clock.now();
-          this.#loadErrors++;
-          if (this.#listening()) {
-            this.#emit(
-              cacheEvent.CACHE_LOAD_ERROR(this.name, this.fullKey(key), now, now - started, error, flight.background),
-            );
-          }
-          const entry = this.#l1.peek(key);
-          if (entry !== undefined && now >= entry.freshUntil && now < entry.staleUntil) {
-            entry.throttledUntil = Math.min(now + policy.failSafeThrottle, entry.staleUntil);
-          }
-          throw error;
-        },
-      ),
-    };
+          this.#emit(cacheEvent.CACHE_REFRESH(this.name, this.fullKey(key), now, now - started));
+        }
+        return (value instanceof Loaded ? value.value : value) as V;
+      },
+      (error: unknown) => {
+        this.#failed(key, policy, error, started, flight.background);
+        throw error;
+      },
+    );
     this.#flights.set(key, flight);
     const settle = () => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     };
     flight.promise.then(settle, settle);
     return flight;
+  }
+
+  /** Counts and reports a factory failure, and throttles a stale L1 entry that fail-safe may serve. */
+  #failed(key: string, policy: Policy, error: unknown, started: number, background: boolean): void {
+    const now = this.#host.clock.now();
+    this.#loadErrors++;
+    if (this.#listening()) {
+      this.#emit(cacheEvent.CACHE_LOAD_ERROR(this.name, this.fullKey(key), now, now - started, error, background));
+    }
+    const entry = this.#l1.peek(key);
+    if (entry !== undefined && now >= entry.freshUntil && now < entry.staleUntil) {
+      entry.throttledUntil = Math.min(now + policy.failSafeThrottle, entry.staleUntil);
+    }
+  }
+
+  async #loadShared(
+    key: string,
+    policy: Policy,
+    factory: () => unknown,
+    tags: readonly string[],
+    force: boolean,
+    discarded: () => boolean,
+  ): Promise<unknown> {
+    const shared = this.#host.shared as SharedLayer;
+    const full = this.fullKey(key);
+    let stale: StoredEntry | undefined;
+    if (!force) {
+      const stored = await shared.get(this.name, full);
+      const fresh = this.#freshStored(stored, full, policy);
+      if (fresh !== undefined) return fresh;
+      if (stored !== undefined && this.#host.clock.now() < stored.staleUntil) stale = stored;
+    }
+    // Runs the factory and, unless the key was written or invalidated meanwhile, writes its entry to
+    // the L2 before answering: waiters in other processes read it from there.
+    const produce = async (): Promise<unknown> => {
+      const value: unknown = await factory();
+      if (value instanceof Uncached) return value;
+      const entry = this.#entryFor(value as V, policy, tags);
+      if (entry !== undefined && !discarded()) await shared.set(this.name, [[full, toStored(entry)]]);
+      return new Loaded(value, entry);
+    };
+    try {
+      return policy.distributedLock ? await this.#underLock(full, policy, produce) : await produce();
+    } catch (error) {
+      const now = this.#host.clock.now();
+      if (stale === undefined || now >= stale.staleUntil) throw error;
+      // This process had nothing in L1, but the L2 still holds a value inside its fail-safe window.
+      this.#failed(key, policy, error, now, false);
+      const entry = this.#fromStored(stale, policy);
+      entry.throttledUntil = Math.min(now + policy.failSafeThrottle, stale.staleUntil);
+      this.#write(key, entry);
+      this.#staleHits++;
+      if (this.#listening()) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, full, now, 'error', error));
+      return new Uncached(stale.value);
+    }
+  }
+
+  /**
+   * Distributed single-flight: the lock holder produces the value; the others poll the L2 with backoff
+   * until it appears, the lock frees (a crashed holder's expires) or `lockTimeout` passes, after which
+   * they produce it themselves rather than wait forever. A lock that fails (Redis down) is skipped.
+   */
+  async #underLock(full: string, policy: Policy, produce: () => Promise<unknown>): Promise<unknown> {
+    const shared = this.#host.shared as SharedLayer;
+    const clock = this.#host.clock;
+    const deadline = clock.now() + policy.lockTimeout;
+    let release = await shared.tryLock(this.name, full, policy.lockTimeout);
+    let wait = 5;
+    while (release === undefined) {
+      const now = clock.now();
+      if (now >= deadline) return produce();
+      await sleep(Math.min(wait, deadline - now));
+      wait = Math.min(wait * 2, 250);
+      const fresh = this.#freshStored(await shared.get(this.name, full), full, policy);
+      if (fresh !== undefined) return fresh;
+      release = await shared.tryLock(this.name, full, policy.lockTimeout);
+    }
+    if (release === 'unavailable') return produce();
+    try {
+      // The previous holder may have written the value just before we took the lock.
+      const fresh = this.#freshStored(await shared.get(this.name, full), full, policy);
+      return fresh ?? (await produce());
+    } finally {
+      await release();
+    }
+  }
+
+  /** A fresh L2 entry as a load's answer (counted and reported as an L2 hit), else `undefined`. */
+  #freshStored(stored: StoredEntry | undefined, full: string, policy: Policy): Loaded | undefined {
+    if (stored === undefined) return undefined;
+    const now = this.#host.clock.now();
+    if (now >= stored.freshUntil) return undefined;
+    this.#l2Hits++;
+    if (this.#listening()) this.#emit(cacheEvent.CACHE_L2_HIT(this.name, full, now));
+    return new Loaded(stored.value, this.#fromStored(stored, policy));
+  }
+
+  /** An L1 entry with an L2 entry's timeline; refresh-ahead is placed from this scope's TTL. */
+  #fromStored(stored: StoredEntry, policy: Policy): CacheEntry {
+    const ttl = typeof policy.ttl === 'number' ? policy.ttl : Number.POSITIVE_INFINITY;
+    const refreshAt =
+      policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY && stored.freshUntil !== Number.POSITIVE_INFINITY
+        ? stored.freshUntil - ttl * (1 - policy.refreshAhead)
+        : Number.POSITIVE_INFINITY;
+    return new CacheEntry(stored.value, stored.freshUntil, stored.staleUntil, refreshAt, stored.tags);
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
@@ -648,18 +825,19 @@ export class CacheScope<V = unknown> {
     });
   }
 
-  #store(key: string, value: V, policy: Policy, tags: readonly string[]): void {
+  /** The entry a value gets under `policy`, or `undefined` when it is not to be cached. */
+  #entryFor(value: V, policy: Policy, tags: readonly string[]): CacheEntry | undefined {
     if (value === null || value === undefined) {
-      if (!policy.cacheNullish) return;
+      if (!policy.cacheNullish) return undefined;
     }
-    if (policy.shouldCache !== null && !policy.shouldCache(value)) return;
+    if (policy.shouldCache !== null && !policy.shouldCache(value)) return undefined;
     const now = this.#host.clock.now();
     const ttl = ttlFor(policy, value);
     const freshUntil =
       ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.random() * policy.jitter : 0);
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
-    this.#write(key, new CacheEntry(value, freshUntil, freshUntil + policy.failSafe, refreshAt, tags));
+    return new CacheEntry(value, freshUntil, freshUntil + policy.failSafe, refreshAt, tags);
   }
 
   #write(key: string, entry: CacheEntry): void {
@@ -700,6 +878,19 @@ export class CacheScope<V = unknown> {
     if (this.#bus.active) this.#bus.emit(event);
     if (this.#host.bus.active) this.#host.bus.emit(event);
   }
+}
+
+/** Escapes glob characters so a literal (a key prefix) matches only itself. */
+function escapeGlob(literal: string): string {
+  return literal.replace(/[*?\\]/g, '\\$&');
+}
+
+function toStored(entry: CacheEntry): StoredEntry {
+  return { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function mergeTags(base: readonly string[], more: readonly string[]): readonly string[] {

@@ -41,6 +41,21 @@ const constructors = {
     error,
     background,
   }),
+  /** No fresh value in this process's L1, but a fresh one in the shared L2: L1 is filled from it. */
+  CACHE_L2_HIT: (scope: string, key: string, at: number) => ({ type: 'CACHE_L2_HIT' as const, scope, key, at }),
+  /**
+   * An operation on the shared layer (L2 store, backplane, lock) failed, or the L2 held something that
+   * cannot be decoded. The call went on with L1 and the factory. `scope` and `key` are empty when the
+   * operation concerned neither.
+   */
+  CACHE_L2_ERROR: (scope: string, key: string, at: number, operation: string, error: unknown) => ({
+    type: 'CACHE_L2_ERROR' as const,
+    scope,
+    key,
+    at,
+    operation,
+    error,
+  }),
   /** A caller stopped waiting for the factory after `softTimeout` or `hardTimeout`. */
   CACHE_TIMEOUT: (scope: string, key: string, at: number, durationMs: number, timeout: 'soft' | 'hard') => ({
     type: 'CACHE_TIMEOUT' as const,

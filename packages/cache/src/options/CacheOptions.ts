@@ -1,5 +1,6 @@
 import type { Duration, Ttl } from './duration';
 import type { CacheEventListener } from '../events/CacheEvents';
+import type { Backplane, CacheStore, DistributedLock } from '../stores/CacheStore';
 
 /**
  * How long an entry lives: a fixed {@link Ttl}, or a function of the value being stored
@@ -78,6 +79,19 @@ export interface LoadOptions<T = unknown> extends EntryOptions<T> {
    * @example { shouldCache: (res) => res.status === 200 }
    */
   shouldCache?: ((value: T) => boolean) | null;
+  /**
+   * Distributed single-flight: on a miss, only the process holding the lock for the key runs the factory;
+   * the others wait for its value in the L2 (polling with backoff, up to `lockTimeout`). Needs a `lock`
+   * in the Cache options. Without it, single-flight is per process.
+   * @default false
+   */
+  distributedLock?: boolean;
+  /**
+   * How long the distributed lock lives: a holder that crashed frees it after this long, and waiters stop
+   * waiting and run the factory themselves.
+   * @default '30s'
+   */
+  lockTimeout?: Duration;
 }
 
 /** Options of a scope: everything in {@link LoadOptions}, plus what only a whole scope can have. */
@@ -127,4 +141,13 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
   onListenerError?: (error: unknown) => void;
   /** @default Date */
   clock?: Clock;
+  /**
+   * The shared L2 behind every process's L1 (e.g. `RedisStore` from `@toolkit/cache-redis`). Reads that
+   * miss L1 look here before running the factory; writes go to both.
+   */
+  store?: CacheStore;
+  /** Tells other processes to drop their L1 copies when this one writes, deletes or invalidates. */
+  backplane?: Backplane;
+  /** The lock behind `distributedLock`. */
+  lock?: DistributedLock;
 }

@@ -19,6 +19,8 @@ export interface Policy {
   readonly cacheNullish: boolean;
   readonly shouldCache: ((value: unknown) => boolean) | null;
   readonly tags: readonly string[];
+  readonly distributedLock: boolean;
+  readonly lockTimeout: number;
 }
 
 /** The library defaults: the first layer of library → cache → scope → call. */
@@ -33,6 +35,8 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   cacheNullish: true,
   shouldCache: null,
   tags: Object.freeze([]) as readonly string[],
+  distributedLock: false,
+  lockTimeout: 30_000,
 });
 
 export const DEFAULT_MAX_SIZE = 1000;
@@ -60,6 +64,8 @@ export function resolvePolicy(base: Policy, over: LoadOptions<never> | LoadOptio
     shouldCache: o.shouldCache === undefined ? base.shouldCache : predicate(o.shouldCache),
     // Tags accumulate across layers: an entry carries the cache's, its scope's and its own.
     tags: o.tags === undefined ? base.tags : unionTags(base.tags, tagList(o.tags)),
+    distributedLock: o.distributedLock === undefined ? base.distributedLock : bool(o.distributedLock, 'distributedLock'),
+    lockTimeout: o.lockTimeout === undefined ? base.lockTimeout : positive(toMs(o.lockTimeout, 'lockTimeout'), 'lockTimeout'),
   };
   if (policy.softTimeout !== Number.POSITIVE_INFINITY && policy.softTimeout >= policy.hardTimeout) {
     throw new RangeError(
@@ -109,6 +115,11 @@ function fraction(value: number | null): number {
     throw new RangeError(`\`refreshAhead\` must be a fraction of the TTL between 0 and 1 (e.g. 0.8), got ${describe(value)}`);
   }
   return value;
+}
+
+function positive(ms: number, option: string): number {
+  if (ms === 0) throw new RangeError(`\`${option}\` must be greater than 0`);
+  return ms;
 }
 
 function bool(value: unknown, option: string): boolean {

@@ -1,0 +1,81 @@
+/**
+ * An entry as a shared store (L2) keeps it: the value and its timeline, so that a process whose L1 is
+ * empty still knows when the value stops being fresh, and can serve it by fail-safe until `staleUntil`.
+ * Times are ms since the epoch; `Infinity` means never.
+ */
+export interface StoredEntry<V = unknown> {
+  readonly value: V;
+  readonly freshUntil: number;
+  readonly staleUntil: number;
+  readonly tags: readonly string[];
+}
+
+/**
+ * A shared store behind every process's L1 (Redis in `@toolkit/cache-redis`; `MemoryStore` in tests).
+ * Keys are the cache's full keys; the store adds its own namespace. A store may fail (the network): the
+ * cache catches every rejection, reports `CACHE_L2_ERROR` and carries on with L1 and the factory.
+ *
+ * Tag invalidation must cost O(1) per tag at invalidation time: entries written before a tag was
+ * invalidated must read as missing afterwards, without a scan of the keys carrying it.
+ */
+export interface CacheStore {
+  /**
+   * Entries for `keys`, in order: `undefined` where missing, past `staleUntil`, or invalidated by a tag;
+   * an `Error` where the key held something that cannot be decoded (the cache reports it and treats it
+   * as a miss).
+   */
+  getMany(keys: readonly string[]): Promise<Array<StoredEntry | Error | undefined>>;
+  /** Writes entries; each leaves the store by itself at its `staleUntil`. */
+  setMany(entries: ReadonlyArray<readonly [key: string, entry: StoredEntry]>): Promise<void>;
+  /** Writes `entry` only when `key` holds no live entry. Resolves to whether it wrote. Atomic. */
+  setIfAbsent(key: string, entry: StoredEntry): Promise<boolean>;
+  /**
+   * Adds `by` to the number at `key` and resolves to the result, atomically; an absent key is written
+   * as `absent` with its value set to `by`; an existing entry keeps its timeline. Rejects with a
+   * `TypeError` when the value there is not a number.
+   */
+  increment(key: string, by: number, absent: StoredEntry<number>): Promise<number>;
+  /** Deletes keys; resolves to how many existed. */
+  deleteMany(keys: readonly string[]): Promise<number>;
+  /** Deletes every key starting with `prefix` (`''`: the whole namespace), by scanning, never blocking. */
+  deleteByPrefix(prefix: string): Promise<number>;
+  /** Deletes every key matching a glob (`*`, `?`; other characters literal). */
+  deleteMatching(pattern: string): Promise<number>;
+  /** Makes every entry carrying one of `tags` read as missing, in O(1) per tag. */
+  invalidateTags(tags: readonly string[]): Promise<void>;
+  /** Resolves when the store answers. */
+  ping(): Promise<void>;
+}
+
+/** What one process tells the others through a {@link Backplane}, so they drop their L1 copies. */
+export type BackplaneMessage =
+  | { readonly type: 'keys'; readonly source: string; readonly keys: readonly string[] }
+  | { readonly type: 'prefix'; readonly source: string; readonly prefix: string }
+  | { readonly type: 'match'; readonly source: string; readonly pattern: string }
+  | { readonly type: 'tags'; readonly source: string; readonly tags: readonly string[] }
+  | { readonly type: 'scope'; readonly source: string; readonly scope: string };
+
+/**
+ * Carries invalidations between processes (Redis pub/sub in `@toolkit/cache-redis`). The cache puts its
+ * own id in `source` and ignores its own messages.
+ */
+export interface Backplane {
+  publish(message: BackplaneMessage): Promise<void>;
+  /**
+   * Starts delivering messages. `onReconnect` is called after the connection was lost and came back:
+   * messages may have been missed meanwhile.
+   */
+  subscribe(onMessage: (message: BackplaneMessage) => void, onReconnect: () => void): Promise<void>;
+  /** Stops delivering messages. */
+  unsubscribe(): Promise<void>;
+}
+
+/**
+ * A lock held across processes, for distributed single-flight: only the holder runs the factory, the
+ * others wait for its value in the L2. It expires by itself after `ttlMs`, so a crashed holder's lock
+ * frees itself.
+ */
+export interface DistributedLock {
+  /** Takes the lock once if it is free; resolves to a function that releases it, or `undefined`. */
+  tryAcquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+}
