@@ -245,24 +245,27 @@ export class CacheScope<V = unknown> {
     keys.forEach(checkKey);
     const values: Array<V | undefined> = [];
     const missing: number[] = [];
+    const found = new Set<number>();
     keys.forEach((key, i) => {
       const entry = this.#fresh(key, true);
       values[i] = entry?.value as V | undefined;
       if (entry === undefined) missing.push(i);
+      else found.add(i);
     });
     const shared = this.#host.shared;
     if (shared?.store !== undefined && missing.length > 0) {
-      const found = await shared.getMany(this.name, missing.map((i) => this.fullKey(keys[i] as string)));
+      const stored = await shared.getMany(this.name, missing.map((i) => this.fullKey(keys[i] as string)));
       missing.forEach((i, n) => {
         const key = keys[i] as string;
-        const loaded = this.#freshStored(found[n], this.fullKey(key), this.policy);
+        const loaded = this.#freshStored(stored[n], this.fullKey(key), this.policy);
         if (loaded?.entry !== undefined) {
           this.#write(key, loaded.entry);
           values[i] = loaded.value as V;
+          found.add(i);
         }
       });
     }
-    keys.forEach((key, i) => this.#count(key, values[i] !== undefined || !missing.includes(i)));
+    keys.forEach((key, i) => this.#count(key, found.has(i)));
     return values;
   }
 
@@ -366,7 +369,8 @@ export class CacheScope<V = unknown> {
     if (current !== undefined && typeof current.value !== 'number') {
       throw new TypeError(`\`incr\` needs a number at \`${this.fullKey(key)}\`, found ${describe(current.value)}`);
     }
-    const fresh = this.#entryFor(by as V, policy, policy.tags) as CacheEntry;
+    // A counter is stored whatever shouldCache says of numbers: incr is an explicit write.
+    const fresh = this.#entryFor(by as V, { ...policy, shouldCache: null, cacheNullish: true }, policy.tags) as CacheEntry;
     const counted = await this.#host.shared?.increment(this.name, this.fullKey(key), by, toStored(fresh) as StoredEntry<number>);
     const next = counted ?? ((current?.value as number | undefined) ?? 0) + by;
     const timeline = current ?? fresh;
