@@ -50,7 +50,7 @@ const config: Config = {
       testMatch: ['<rootDir>/packages/*/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/packages/cache-redis/test/globalSetup.ts',
       globalTeardown: '<rootDir>/packages/cache-redis/test/globalTeardown.ts',
-      testTimeout: 30_000,
+      setupFilesAfterEnv: ['<rootDir>/packages/cache-redis/test/setupIntegration.ts'],
       transform,
       transformIgnorePatterns,
       moduleNameMapper,
