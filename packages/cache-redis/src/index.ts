@@ -1,1 +1,16 @@
-export {};
+export { RedisStore } from './RedisStore';
+export type { RedisStoreConnectOptions, RedisStoreOptions } from './RedisStore';
+export { RedisBackplane } from './RedisBackplane';
+export type { RedisBackplaneConnectOptions, RedisBackplaneOptions } from './RedisBackplane';
+export { RedisLock } from './RedisLock';
+export type { RedisLockOptions } from './RedisLock';
+export { DEFAULT_TIMEOUT_MS } from './RedisGuard';
+export type { RedisBreakerOptions, RedisBreakerState, RedisGuardOptions } from './RedisGuard';
+export type { RedisClientOptions, RedisTarget } from './createRedisClient';
+export { jsonSerializer } from './serializers/jsonSerializer';
+export { v8Serializer } from './serializers/v8Serializer';
+export type { RedisSerializer, VersionedEntry } from './serializers/RedisSerializer';
+export { parseCacheUrl, maskCacheUrl } from './config/parseCacheUrl';
+export type { CacheBackend, ClusterBackend, MemoryBackend, RedisBackend, RedisNode } from './config/parseCacheUrl';
+export { TTL_DEFAULT, TTL_LONG, TTL_SHORT, cacheConfigFromEnv, ttlBuckets } from './config/cacheConfigFromEnv';
+export type { CacheEnv, CacheEnvConfig, TtlBuckets } from './config/cacheConfigFromEnv';

@@ -18,7 +18,10 @@ import type { BackplaneMessage } from './stores/CacheStore';
 import { randomUUID } from 'node:crypto';
 import type { Uncached } from './uncached';
 
-/** `cache.stats()`: every scope's counters added up, and each scope's own. */
+/**
+ * `cache.stats()`: every scope's counters added up, and each scope's own. The total `l2Errors` also counts
+ * failures of operations that belong to no scope (`cache.delete`, `invalidateTags`, `clear`, the subscription).
+ */
 export interface CacheStatsSnapshot extends CacheStats {
   scopes: Record<string, CacheStats>;
 }
@@ -60,6 +63,8 @@ export class Cache {
   readonly #maxSize: number;
   readonly #scopes = new Map<string, CacheScope<unknown>>();
   readonly #host: ScopeHost;
+  /** Failed shared-layer operations that belong to no scope (cache.delete, invalidateTags, clear, subscribe). */
+  #unscopedL2Errors = 0;
 
   constructor(options: CacheOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -277,7 +282,8 @@ export class Cache {
 
   #reportShared(operation: string, error: unknown, scope: string | undefined, key: string | undefined): void {
     const owner = scope === undefined ? undefined : this.#scopes.get(scope);
-    owner?.countL2Error();
+    if (owner !== undefined) owner.countL2Error();
+    else this.#unscopedL2Errors++;
     if (!this.#host.bus.active && owner?.listening !== true) return;
     const event = cacheEvent.CACHE_L2_ERROR(scope ?? '', key ?? '', this.#host.clock.now(), operation, error);
     if (owner !== undefined) owner.emitEvent(event);
@@ -297,7 +303,7 @@ export class Cache {
       loadErrors: 0,
       evictions: 0,
       l2Hits: 0,
-      l2Errors: 0,
+      l2Errors: this.#unscopedL2Errors,
       scopes: {},
     };
     for (const [name, scope] of this.#scopes) {

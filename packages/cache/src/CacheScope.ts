@@ -126,6 +126,12 @@ export class CacheScope<V = unknown> {
   #evictions = 0;
   #l2Hits = 0;
   #l2Errors = 0;
+  /**
+   * Moves on whenever keys of this scope are removed or invalidated (here, or by another process through
+   * the backplane). An L2 call in flight meanwhile may answer what was just invalidated: its answer is
+   * returned but not put in L1. (Loads have the same protection per key, through `discard`.)
+   */
+  #invalidations = 0;
 
   /** @internal use `cache.scope()` */
   constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string) {
@@ -254,12 +260,14 @@ export class CacheScope<V = unknown> {
     });
     const shared = this.#host.shared;
     if (shared?.store !== undefined && missing.length > 0) {
+      const epoch = this.#invalidations;
       const stored = await shared.getMany(this.name, missing.map((i) => this.fullKey(keys[i] as string)));
+      const fill = epoch === this.#invalidations;
       missing.forEach((i, n) => {
         const key = keys[i] as string;
         const loaded = this.#freshStored(stored[n], this.fullKey(key), this.policy);
         if (loaded?.entry !== undefined) {
-          this.#write(key, loaded.entry);
+          if (fill) this.#write(key, loaded.entry);
           values[i] = loaded.value as V;
           found.add(i);
         }
@@ -323,6 +331,7 @@ export class CacheScope<V = unknown> {
   /** @internal the L1 part of a removal (also what a backplane message does) */
   removeSync(key: string): boolean {
     checkKey(key);
+    this.#invalidations++;
     this.#discardFlight(key);
     const entry = this.#l1.peek(key);
     if (entry === undefined) return false;
@@ -347,10 +356,11 @@ export class CacheScope<V = unknown> {
     const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
     const entry = this.#entryFor(value, policy, policy.tags);
     if (entry === undefined) return false;
+    const epoch = this.#invalidations;
     const wrote = await this.#host.shared?.setIfAbsent(this.name, this.fullKey(key), toStored(entry));
     if (wrote === false) return false;
     this.#discardFlight(key);
-    this.#write(key, entry);
+    if (epoch === this.#invalidations) this.#write(key, entry);
     return true;
   }
 
@@ -371,11 +381,19 @@ export class CacheScope<V = unknown> {
     }
     // A counter is stored whatever shouldCache says of numbers: incr is an explicit write.
     const fresh = this.#entryFor(by as V, { ...policy, shouldCache: null, cacheNullish: true }, policy.tags) as CacheEntry;
+    const epoch = this.#invalidations;
     const counted = await this.#host.shared?.increment(this.name, this.fullKey(key), by, toStored(fresh) as StoredEntry<number>);
     const next = counted ?? ((current?.value as number | undefined) ?? 0) + by;
     const timeline = current ?? fresh;
     this.#discardFlight(key);
-    this.#write(key, new CacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
+    // The L2 counted, and kept its entry's timeline: L1 copies it only when it already had that entry and
+    // nothing was invalidated meanwhile; else the next read takes the entry, timeline included, from the L2.
+    if (counted === undefined || (current !== undefined && epoch === this.#invalidations)) {
+      this.#write(key, new CacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
+    } else {
+      const held = this.#l1.peek(key);
+      if (held !== undefined) this.#drop(key, held);
+    }
     return next;
   }
 
@@ -419,6 +437,7 @@ export class CacheScope<V = unknown> {
 
   /** @internal empties this process's L1 of the scope (also what a backplane message does) */
   clearLocal(): void {
+    this.#invalidations++;
     for (const flight of this.#flights.values()) flight.discard = true;
     this.#l1.clear();
     this.#tagIndex.clear();
@@ -552,6 +571,7 @@ export class CacheScope<V = unknown> {
 
   /** @internal drops every entry carrying one of `tags`; returns how many */
   dropTags(tags: readonly string[]): number {
+    this.#invalidations++;
     let dropped = 0;
     for (const tag of tags) {
       const keys = this.#tagIndex.get(tag);
@@ -573,6 +593,7 @@ export class CacheScope<V = unknown> {
   }
 
   #removeWhere(matches: (key: string) => boolean): number {
+    this.#invalidations++;
     let removed = 0;
     for (const key of [...this.#l1.keys()]) if (matches(key) && this.removeSync(key)) removed++;
     for (const key of this.#flights.keys()) if (matches(key)) this.#discardFlight(key);

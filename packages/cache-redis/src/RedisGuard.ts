@@ -1,0 +1,108 @@
+import { CircuitState, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleWhen, timeout } from 'cockatiel';
+import type { CircuitBreakerPolicy, TimeoutPolicy } from 'cockatiel';
+import { describeValue, toMs } from '@toolkit/cache';
+import type { Duration } from '@toolkit/cache';
+
+/** Default bound of one Redis operation, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 500;
+
+/**
+ * When to stop calling a Redis that keeps failing, and when to try it again.
+ *
+ * @example
+ * new RedisStore({ client, breaker: { consecutiveFailures: 3, halfOpenAfter: '10s' } });
+ */
+export interface RedisBreakerOptions {
+  /**
+   * Failures in a row (errors or timeouts) that open the circuit: while it is open, operations reject at
+   * once, without touching Redis.
+   * @default 5
+   */
+  consecutiveFailures?: number;
+  /**
+   * How long the circuit stays open before one trial operation is let through (half-open): it closes the
+   * circuit if it succeeds, opens it again if it fails. Milliseconds or a duration string.
+   * @default 5_000
+   */
+  halfOpenAfter?: Duration;
+}
+
+/** Where a circuit breaker stands: `'closed'` lets calls through, `'open'` rejects them, `'half-open'` tries one. */
+export type RedisBreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/** Options shared by every Redis-backed component: a timeout and a circuit breaker around each operation. */
+export interface RedisGuardOptions {
+  /**
+   * Bound of each operation, in milliseconds: past it the operation rejects (and counts as a failure for
+   * the breaker) even if Redis never answers. `Infinity` disables it. An operation that timed out may
+   * still complete on the server afterwards (a write, for instance): the timeout bounds the caller's wait.
+   * @default 500
+   */
+  timeoutMs?: number;
+  /**
+   * The circuit breaker around every operation, or `false` for none.
+   * @default { consecutiveFailures: 5, halfOpenAfter: 5_000 }
+   */
+  breaker?: RedisBreakerOptions | false;
+}
+
+const STATES: Record<CircuitState, RedisBreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/**
+ * Errors that say nothing about Redis's health: the caller's mistakes (`TypeError`, `RangeError`, such as
+ * incrementing a string or a value JSON cannot encode). They pass through without counting as failures.
+ */
+const isCallerError = (error: unknown): boolean => error instanceof TypeError || error instanceof RangeError;
+
+/**
+ * A cockatiel timeout inside a cockatiel circuit breaker, around each Redis operation, so that a slow or
+ * down Redis costs at most `timeoutMs` per call, and nothing at all once the breaker is open; the breaker
+ * half-opens by itself, so the component recovers when Redis is back.
+ * @internal
+ */
+export class RedisGuard {
+  readonly timeoutMs: number;
+  readonly #breaker: CircuitBreakerPolicy | undefined;
+  readonly #timeout: TimeoutPolicy | undefined;
+
+  constructor(options: RedisGuardOptions) {
+    const { timeoutMs = DEFAULT_TIMEOUT_MS, breaker = {} } = options;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
+      throw new TypeError(`\`timeoutMs\` must be a positive number of milliseconds (Infinity for none), got ${describeValue(timeoutMs)}`);
+    }
+    this.timeoutMs = timeoutMs;
+    this.#timeout = Number.isFinite(timeoutMs) ? timeout(timeoutMs, TimeoutStrategy.Aggressive) : undefined;
+    if (breaker === false) return;
+    if (breaker === null || typeof breaker !== 'object') {
+      throw new TypeError(`\`breaker\` must be an object or false, got ${describeValue(breaker)}`);
+    }
+    const { consecutiveFailures = 5, halfOpenAfter = 5_000 } = breaker;
+    if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1) {
+      throw new TypeError(`\`breaker.consecutiveFailures\` must be a positive integer, got ${describeValue(consecutiveFailures)}`);
+    }
+    const halfOpenMs = toMs(halfOpenAfter, 'breaker.halfOpenAfter');
+    if (!Number.isFinite(halfOpenMs)) {
+      throw new RangeError(`\`breaker.halfOpenAfter\` must be finite, got ${describeValue(halfOpenAfter)}`);
+    }
+    this.#breaker = circuitBreaker(
+      handleWhen((error) => !isCallerError(error)),
+      { halfOpenAfter: halfOpenMs, breaker: new ConsecutiveBreaker(consecutiveFailures) },
+    );
+  }
+
+  /** The breaker's state; always `'closed'` without a breaker. */
+  get state(): RedisBreakerState {
+    return this.#breaker === undefined ? 'closed' : STATES[this.#breaker.state];
+  }
+
+  /** Runs `operation` under the timeout and the breaker. */
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    const bounded = this.#timeout === undefined ? operation : () => this.#timeout!.execute(operation);
+    return this.#breaker === undefined ? bounded() : this.#breaker.execute(bounded);
+  }
+}

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { describeValue } from '@toolkit/cache';
+import type { DistributedLock } from '@toolkit/cache';
+import { LuaScript } from './LuaScript';
+import { namespaceOf } from './namespace';
+import { RedisGuard } from './RedisGuard';
+import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
+
+/** Options of {@link RedisLock}. */
+export interface RedisLockOptions extends RedisGuardOptions {
+  /** The ioredis client (it may be the `RedisStore`'s: `store.client`). Not closed by the lock. */
+  client: Redis | Cluster;
+  /**
+   * Key prefix of the namespace, as given to the `RedisStore` (same rules).
+   * @default 'toolkit'
+   */
+  prefix?: string;
+  /**
+   * Version of the namespace, as given to the `RedisStore`.
+   * @default 'v1'
+   */
+  version?: string;
+}
+
+/** Deletes the lock only if it still holds our token: a holder whose lock expired cannot free the next holder's. */
+const RELEASE = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/**
+ * A {@link DistributedLock} on Redis, for distributed single-flight: `SET ${prefix}:${version}:l:${key}
+ * <random token> NX PX ttl` takes it; the release deletes it only if it still holds that token (a Lua
+ * compare-and-delete), so a holder that outlived its `ttl` cannot free the lock another process took
+ * since. A crashed holder's lock frees itself after `ttl`.
+ *
+ * One Redis (or one Cluster slot) decides: this is a lock for efficiency (the factory runs once, not N
+ * times), not for correctness. If Redis fails over, or the holder pauses past `ttl`, two holders can
+ * briefly overlap; the cache stays correct, it only runs the factory twice.
+ *
+ * @example
+ * const lock = new RedisLock({ client: store.client, prefix: 'shop' });
+ * const cache = new Cache({ store, backplane, lock, distributedLock: true });
+ */
+export class RedisLock implements DistributedLock {
+  /** The ioredis client. */
+  readonly client: Redis | Cluster;
+
+  readonly #guard: RedisGuard;
+  readonly #lockPrefix: string;
+
+  /**
+   * A lock on a client you own (it may be the store's).
+   * @param options the client, namespace, timeout and breaker
+   * @throws TypeError naming the option that is wrong
+   */
+  constructor(options: RedisLockOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`RedisLock options must be an object, got ${describeValue(options)}`);
+    }
+    const { client, prefix = 'toolkit', version = 'v1' } = options;
+    if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).set !== 'function') {
+      throw new TypeError(`\`client\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);
+    }
+    this.#lockPrefix = `${namespaceOf(prefix, version)}l:`;
+    this.#guard = new RedisGuard(options);
+    this.client = client;
+  }
+
+  /** The circuit breaker's state. */
+  get breakerState(): RedisBreakerState {
+    return this.#guard.state;
+  }
+
+  /** The Redis key of the lock on `key`: `${prefix}:${version}:l:${key}`. */
+  lockKey(key: string): string {
+    return this.#lockPrefix + key;
+  }
+
+  /**
+   * Takes the lock on `key` for `ttlMs` if it is free: resolves to a function that releases it (safe to
+   * call more than once, and after expiry), or `undefined` when another holder has it.
+   */
+  async tryAcquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    if (typeof ttlMs !== 'number' || !(ttlMs > 0) || !Number.isFinite(ttlMs)) {
+      throw new RangeError(`\`ttlMs\` must be a positive finite number of milliseconds, got ${describeValue(ttlMs)}`);
+    }
+    const redisKey = this.lockKey(key);
+    const token = randomBytes(16).toString('hex');
+    const taken = await this.#guard.run(() => this.client.set(redisKey, token, 'PX', Math.ceil(ttlMs), 'NX'));
+    if (taken !== 'OK') return undefined;
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      try {
+        await this.#guard.run(() => RELEASE.run(this.client, redisKey, [token]));
+      } catch (error) {
+        released = false; // may be tried again; the lock expires after ttlMs anyway
+        throw error;
+      }
+    };
+  }
+}

@@ -1,0 +1,638 @@
+import { randomInt } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { describeValue, globToRegExp } from '@toolkit/cache';
+import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
+import { createRedisClient, quitClient } from './createRedisClient';
+import type { RedisClientOptions, RedisTarget } from './createRedisClient';
+import { LuaScript } from './LuaScript';
+import type { RedisClient } from './LuaScript';
+import { escapeGlob, globToScanPattern, namespaceOf } from './namespace';
+import { RedisGuard } from './RedisGuard';
+import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
+import { jsonSerializer } from './serializers/jsonSerializer';
+import type { RedisSerializer, VersionedEntry } from './serializers/RedisSerializer';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions extends RedisGuardOptions {
+  /**
+   * The ioredis client: a `Redis` (one server) or a `Cluster`. The store does not close it: its owner does.
+   * Create it with `enableAutoPipelining: true` (as {@link RedisStore.connect} does): multi-key reads on a
+   * Cluster are one `GET` per key, and auto-pipelining sends them in one write per node.
+   */
+  client: Redis | Cluster;
+  /**
+   * First segment of every key. No `:`, `*`, `?`, `[`, `]`, `\`, `{`, `}` or whitespace (a `TypeError`
+   * names the option): see {@link RedisStore} for why.
+   * @default 'toolkit'
+   */
+  prefix?: string;
+  /**
+   * Second segment of every key: change it to abandon every old entry at once (after a change of the
+   * cached data's shape, or of serializer). Same characters as `prefix`.
+   * @default 'v1'
+   */
+  version?: string;
+  /**
+   * How entries become bytes: {@link jsonSerializer}, {@link v8Serializer}, or your own.
+   * @default jsonSerializer
+   */
+  serializer?: RedisSerializer;
+  /**
+   * The time the store judges `staleUntil` by, and computes Redis expiries from. Tests inject one to move
+   * time; Redis's own expiry still runs on real time, so reads also check `staleUntil` against this clock.
+   * @default Date.now
+   */
+  clock?: Clock;
+}
+
+/** Options of {@link RedisStore.connect}: the store's options, and ioredis options for the client it creates. */
+export interface RedisStoreConnectOptions extends Omit<RedisStoreOptions, 'client'>, RedisClientOptions {}
+
+const systemClock: Clock = { now: () => Date.now() };
+
+/** Keys per `MGET` / `UNLINK` on a single server. */
+const CHUNK = 1_000;
+/** Keys asked per `SCAN` step. */
+const SCAN_COUNT = 500;
+/**
+ * A tag-version key outlives the longest-lived entry that carries it by this much, so that it never
+ * expires before one of them (their expiries are set a few ms after its own).
+ */
+const TAG_TTL_MARGIN_MS = 60_000;
+/** Tries of an optimistic write (compare-and-swap) before giving up; each failed try means another writer won. */
+const MAX_ATTEMPTS = 32;
+
+/**
+ * The version of a tag, for a write: the one there, or a fresh random one if the tag has none. The key's
+ * expiry is raised to `ARGV[2]` ms (`''`: removed), the life of the entry about to carry the tag.
+ */
+const TAG_VERSION = new LuaScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  v = ARGV[1]
+  if ARGV[2] == '' then redis.call('SET', KEYS[1], v) else redis.call('SET', KEYS[1], v, 'PX', ARGV[2]) end
+  return v
+end
+if ARGV[2] == '' then
+  redis.call('PERSIST', KEYS[1])
+else
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl >= 0 and ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+return v
+`);
+
+/** Invalidates a tag: a new version, if it has one at all (no version: no entry carries it). */
+const INVALIDATE_TAG = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+return 0
+`);
+
+/**
+ * Compare-and-swap: writes ARGV[3] only if the key holds exactly ARGV[1] (or nothing, when ARGV[2] is '1').
+ * ARGV[4]: 'keep' keeps the key's expiry, '' writes without one, 'stale' deletes the key, else PX ms.
+ */
+const COMPARE_AND_SET = new LuaScript(`
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[1] then
+  return 0
+end
+if ARGV[4] == 'stale' then redis.call('DEL', KEYS[1])
+elseif ARGV[4] == 'keep' then redis.call('SET', KEYS[1], ARGV[3], 'KEEPTTL')
+elseif ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+return 1
+`);
+
+/**
+ * Atomic increment of a {@link jsonSerializer} entry, on the server. ARGV: 1 by, 2 now, 3 the encoded
+ * entry to write when there is no live one, 4 its PX ('' none, 'stale' write nothing), 5 a JSON object of
+ * tag versions the client has read. A live entry carrying a tag the client has not read yet answers
+ * {'tags', [its tags]}: the client reads them and calls again. The header line and the expiry are kept;
+ * only the value (the text after the first newline) is rewritten, with 17 significant digits at most so
+ * that the double reads back exactly.
+ */
+const INCREMENT_JSON = new LuaScript(`
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local nl = string.find(raw, '\\n', 1, true)
+  local ok, meta = false, nil
+  if nl then ok, meta = pcall(cjson.decode, string.sub(raw, 1, nl - 1)) end
+  if ok and type(meta) == 'table' and type(meta.t) == 'table' and type(meta.v) == 'table' then
+    local live = meta.s == cjson.null or (type(meta.s) == 'number' and meta.s > tonumber(ARGV[2]))
+    if live and #meta.t > 0 then
+      local known = cjson.decode(ARGV[5])
+      for i, tag in ipairs(meta.t) do
+        local version = known[tag]
+        if version == nil then return {'tags', cjson.encode(meta.t)} end
+        if version ~= meta.v[i] then live = false break end
+      end
+    end
+    if live then
+      local text = string.sub(raw, nl + 1)
+      local n = tonumber(text)
+      if n == nil or not string.find(text, '^%-?%d') then return {'nan', string.sub(text, 1, 1)} end
+      local sum = n + tonumber(ARGV[1])
+      if sum ~= sum or sum == math.huge or sum == -math.huge then return {'range', ''} end
+      local s = string.format('%.15g', sum)
+      if tonumber(s) ~= sum then s = string.format('%.17g', sum) end
+      redis.call('SET', KEYS[1], string.sub(raw, 1, nl) .. s, 'KEEPTTL')
+      return {'ok', s}
+    end
+  end
+end
+if ARGV[4] == 'stale' then redis.call('DEL', KEYS[1])
+elseif ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+return {'ok', ARGV[1]}
+`);
+
+/** An entry ready to be written: its Redis key, bytes and expiry (`px`: ms, `''` none, `'stale'` not written). */
+interface Prepared {
+  readonly redisKey: string;
+  readonly raw: string | Buffer;
+  readonly px: string;
+}
+
+/**
+ * The L2 {@link CacheStore} on Redis (one server or a Cluster), for `Cache` from `@toolkit/cache`.
+ *
+ * **Keys.** Entries live under `${prefix}:${version}:e:${key}`, tag versions under
+ * `${prefix}:${version}:t:${tag}` (locks of {@link RedisLock} under `…:l:…`). `prefix` and `version` may not
+ * contain `:` (with prefix `app:v1` and version `v2` next to prefix `app` and version `v1`, one namespace
+ * would contain the other), nor glob characters (`*?[]\`, so a `SCAN MATCH` of one namespace can only match
+ * itself), nor Cluster hash-tag braces (every key would land in one slot), nor whitespace. With those rules,
+ * a user key, whatever it holds, stays under `${prefix}:${version}:e:`: it cannot reach another namespace
+ * nor the tag versions. Braces in a user key do work as hash tags on a Cluster: keys that must live in one
+ * slot can say so (`'{user:1}:profile'`, `'{user:1}:orders'`).
+ *
+ * **Values** are encoded by the `serializer` (JSON by default) with their timeline, written with a Redis
+ * expiry (`PX`) of `staleUntil − now`, so a stale value stays there for fail-safe until it leaves by itself;
+ * none for `staleUntil = Infinity`. An entry already stale is not written (its key is deleted instead, as
+ * writing it would). Reads also check `staleUntil` against the store's clock.
+ *
+ * **Tags in O(1).** Each tag has a version (an integer under its tag key); an entry records the versions of
+ * its tags when it is written; `invalidateTags` increments each tag's version (one `INCR` per tag); a read
+ * fetches the entries, then the current versions of the tags they carry (a second `MGET`), and answers
+ * `undefined` for an entry whose versions moved. Invalidation costs one command per tag whatever the number
+ * of entries, where a scan (or a tag → keys set) would cost a walk over the keyspace or unbounded sets to
+ * keep in step with expiries. A tag gets a random first version when an entry first carries it, and its
+ * key expires only after every entry carrying it (its expiry follows the longest-lived one): an entry
+ * whose tag key is missing (expired, evicted, deleted) reads as missing, so losing a tag key can never bring
+ * an invalidated entry back, and tags that no entry uses any more do not pile up.
+ *
+ * **Many keys.** On one server, `getMany` is one `MGET` (per 1,000 keys) plus one for tag versions, and
+ * `setMany` one pipeline. On a Cluster keys in different slots cannot share a command: each key is its own
+ * `GET`/`SET`, sent concurrently, which the client's auto-pipelining groups into one write per node.
+ *
+ * **Failures.** Every operation runs under a timeout (`timeoutMs`, 500 ms) inside a circuit breaker
+ * (cockatiel; 5 failures in a row open it for 5 s, then one trial call): a slow or down Redis costs at most
+ * the timeout, then nothing while the circuit is open, and the store recovers by itself once Redis answers.
+ * Operations reject on failure; `Cache` reports that as `CACHE_L2_ERROR` and carries on with L1 and the
+ * factory. A value that cannot be decoded is not a failure: `getMany` answers an `Error` in its slot.
+ *
+ * @example
+ * import { Cache } from '@toolkit/cache';
+ * import { RedisStore, RedisBackplane } from '@toolkit/cache-redis';
+ *
+ * const store = RedisStore.connect(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { prefix: 'shop' });
+ * const backplane = RedisBackplane.connect(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { prefix: 'shop' });
+ * const cache = new Cache({ ttl: '5m', failSafe: '1h', store, backplane });
+ * // …
+ * await cache.close();
+ * await Promise.all([store.close(), backplane.close()]);
+ */
+export class RedisStore implements CacheStore {
+  /**
+   * A store on a client it creates (and closes in {@link RedisStore.close}), from a cache URL
+   * (`redis://…`, `rediss://…`, or a comma list of nodes for a Cluster; see `parseCacheUrl`) or a parsed
+   * backend. The client has `enableAutoPipelining: true`, `commandTimeout: timeoutMs`,
+   * `maxRetriesPerRequest: 1`, and reconnects forever (every 100 ms to 2 s).
+   *
+   * @example
+   * const store = RedisStore.connect('redis://127.0.0.1:6379/0', { prefix: 'shop', version: 'v3' });
+   * const clustered = RedisStore.connect('redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000');
+   */
+  static connect(target: RedisTarget, options: RedisStoreConnectOptions = {}): RedisStore {
+    const { redisOptions, clusterOptions, ...storeOptions } = options;
+    // Validate the store's options before a connection is opened.
+    namespaceOf(storeOptions.prefix ?? 'toolkit', storeOptions.version ?? 'v1');
+    const timeoutMs = new RedisGuard(storeOptions).timeoutMs;
+    const client = createRedisClient(target, { timeoutMs, connectionName: 'toolkit-cache' }, { redisOptions, clusterOptions });
+    // Failures reach callers through their rejected operations; without a listener ioredis would print them.
+    client.on('error', () => undefined);
+    const store = new RedisStore({ ...storeOptions, client });
+    store.#owned = true;
+    return store;
+  }
+
+  /** The ioredis client. */
+  readonly client: Redis | Cluster;
+  /** The key prefix. */
+  readonly prefix: string;
+  /** The namespace version. */
+  readonly version: string;
+  /** `${prefix}:${version}:`, the start of every key of this store. */
+  readonly namespace: string;
+  /** The serializer of entries. */
+  readonly serializer: RedisSerializer;
+
+  readonly #guard: RedisGuard;
+  readonly #clock: Clock;
+  /** Whether {@link close} quits the client: true when {@link RedisStore.connect} made it. */
+  #owned = false;
+  readonly #entryPrefix: string;
+  readonly #tagPrefix: string;
+  readonly #pending = new Set<Promise<unknown>>();
+
+  /**
+   * A store on a client you own (and close yourself).
+   * @param options the client, namespace, serializer, clock, timeout and breaker
+   * @throws TypeError naming the option that is wrong
+   */
+  constructor(options: RedisStoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`RedisStore options must be an object, got ${describeValue(options)}`);
+    }
+    const { client, prefix = 'toolkit', version = 'v1', serializer = jsonSerializer, clock = systemClock } = options;
+    if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).getBuffer !== 'function') {
+      throw new TypeError(`\`client\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);
+    }
+    const ioredisPrefix = (client as Redis).options?.keyPrefix ?? (client as Cluster).options?.redisOptions?.keyPrefix;
+    if (ioredisPrefix) {
+      throw new TypeError(
+        `\`client\` has the ioredis option keyPrefix (${describeValue(ioredisPrefix)}), which SCAN results do not carry: give it as the store's \`prefix\` instead`,
+      );
+    }
+    if (serializer === null || typeof serializer?.encode !== 'function' || typeof serializer.decode !== 'function') {
+      throw new TypeError(`\`serializer\` must be an object with encode() and decode(), got ${describeValue(serializer)}`);
+    }
+    if (typeof clock?.now !== 'function') throw new TypeError('`clock` must be an object with a now() method');
+    this.namespace = namespaceOf(prefix, version);
+    this.#guard = new RedisGuard(options);
+    this.client = client;
+    this.prefix = prefix;
+    this.version = version;
+    this.serializer = serializer;
+    this.#clock = clock;
+    this.#entryPrefix = `${this.namespace}e:`;
+    this.#tagPrefix = `${this.namespace}t:`;
+  }
+
+  /** The circuit breaker's state: `'open'` while Redis is being skipped after repeated failures. */
+  get breakerState(): RedisBreakerState {
+    return this.#guard.state;
+  }
+
+  /** The Redis key of an entry: `${prefix}:${version}:e:${key}`. */
+  entryKey(key: string): string {
+    return this.#entryPrefix + key;
+  }
+
+  /** The Redis key of a tag's version: `${prefix}:${version}:t:${tag}`. */
+  tagKey(tag: string): string {
+    return this.#tagPrefix + tag;
+  }
+
+  /**
+   * Entries for `keys`, in order: `undefined` where missing, past `staleUntil` by the store's clock, or
+   * invalidated by a tag; an `Error` where the bytes cannot be decoded. Two round trips at most (entries,
+   * then the versions of their tags).
+   */
+  getMany(keys: readonly string[]): Promise<Array<StoredEntry | Error | undefined>> {
+    return this.#run(async () => {
+      if (keys.length === 0) return [];
+      const raws = await this.#read(keys.map((key) => this.entryKey(key)));
+      const decoded = raws.map((raw, i) => (raw === null ? undefined : this.#decode(keys[i] as string, raw)));
+      return this.#onlyLive(decoded, this.#clock.now());
+    });
+  }
+
+  /** Writes entries, each with a Redis expiry at its `staleUntil`; one pipeline on a single server. */
+  setMany(entries: ReadonlyArray<readonly [key: string, entry: StoredEntry]>): Promise<void> {
+    return this.#run(async () => {
+      if (entries.length === 0) return;
+      const prepared = await this.#prepare(entries, this.#clock.now());
+      if (this.client.isCluster) {
+        await Promise.all(prepared.map((p) => this.#writeOne(this.client, p)));
+        return;
+      }
+      const pipeline = this.client.pipeline();
+      for (const p of prepared) this.#writeOne(pipeline, p);
+      throwFirstError(await pipeline.exec());
+    });
+  }
+
+  /**
+   * Writes `entry` only when `key` holds no live entry: `SET NX PX`; when the key is taken by an entry that
+   * is past `staleUntil` by the store's clock, invalidated by a tag or undecodable, it is replaced by a
+   * compare-and-swap, so that of many concurrent writers exactly one wins.
+   */
+  setIfAbsent(key: string, entry: StoredEntry): Promise<boolean> {
+    return this.#run(async () => {
+      const now = this.#clock.now();
+      const [p] = (await this.#prepare([[key, entry]], now)) as [Prepared];
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (p.px !== 'stale') {
+          const written = await (p.px === '' ? this.client.set(p.redisKey, p.raw, 'NX') : this.client.set(p.redisKey, p.raw, 'PX', p.px, 'NX'));
+          if (written === 'OK') return true;
+        }
+        const current = await this.client.getBuffer(p.redisKey);
+        if (current === null) {
+          if (p.px === 'stale') return true;
+          continue;
+        }
+        const held = this.#decode(key, current);
+        if (!(held instanceof Error) && (await this.#isLive(held, now))) return false;
+        if ((await COMPARE_AND_SET.run(this.client, p.redisKey, [current, '0', p.raw, p.px])) === 1) return true;
+      }
+      throw new Error(`setIfAbsent(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
+    });
+  }
+
+  /**
+   * Adds `by` to the number at `key`, atomically; an absent (or dead) key is written as `absent` with the
+   * value `by`; a live entry keeps its timeline, tags and Redis expiry. Rejects with a `TypeError` when the
+   * value there is not a number.
+   *
+   * With {@link jsonSerializer} this is one Lua script on the server (two, plus one read of tag versions,
+   * when the entry carries tags). With any other serializer the server cannot read the value, so it is an
+   * optimistic compare-and-swap: read, decode, add, write only if the bytes did not change (a Lua
+   * compare-and-set, not `WATCH`/`MULTI`, which would need a connection of its own), retried when another
+   * writer got there first.
+   */
+  increment(key: string, by: number, absent: StoredEntry<number>): Promise<number> {
+    return this.#run(async () => {
+      if (typeof by !== 'number' || !Number.isFinite(by)) {
+        throw new TypeError(`\`by\` must be a finite number, got ${describeValue(by)}`);
+      }
+      const now = this.#clock.now();
+      const [fresh] = (await this.#prepare([[key, { ...absent, value: by }]], now)) as [Prepared];
+      return this.serializer === jsonSerializer ? this.#incrementJson(key, by, now, fresh) : this.#incrementCas(key, by, now, fresh);
+    });
+  }
+
+  /** Deletes keys (`UNLINK`); resolves to how many Redis held, dead or invalidated entries included. */
+  deleteMany(keys: readonly string[]): Promise<number> {
+    return this.#run(async () => (keys.length === 0 ? 0 : this.#unlink(keys.map((key) => this.entryKey(key)))));
+  }
+
+  /**
+   * Deletes every entry whose key starts with `prefix` (`''`: the whole namespace; tag versions and locks
+   * are not entries and stay), by `SCAN MATCH … COUNT 500` + `UNLINK` per batch — never `KEYS`, so Redis
+   * keeps serving meanwhile — on every master of a Cluster. Glob characters in `prefix` are escaped. The
+   * timeout bounds each step (one `SCAN` and its `UNLINK`), not the whole walk.
+   */
+  deleteByPrefix(prefix: string): Promise<number> {
+    return this.#track(this.#deleteScanned(escapeGlob(this.#entryPrefix) + escapeGlob(prefix) + '*', undefined));
+  }
+
+  /**
+   * Deletes every entry whose key matches `pattern`: `*` any run of characters, `?` one character, `\x`
+   * the character x, every other character literal (`[` and `]` included): the rule of `globToRegExp` in
+   * `@toolkit/cache`, which L1 applies too. Scans like {@link deleteByPrefix}.
+   */
+  deleteMatching(pattern: string): Promise<number> {
+    const matcher = globToRegExp(pattern);
+    const skip = this.#entryPrefix.length;
+    return this.#track(
+      this.#deleteScanned(escapeGlob(this.#entryPrefix) + globToScanPattern(pattern), (redisKey) => matcher.test(redisKey.slice(skip))),
+    );
+  }
+
+  /** Makes every entry carrying one of `tags` read as missing: one `INCR` of each tag's version. */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.#run(async () => {
+      await Promise.all([...new Set(tags)].map((tag) => INVALIDATE_TAG.run(this.client, this.tagKey(tag), [])));
+    });
+  }
+
+  /** Resolves when Redis answers `PING` (within the timeout, through the breaker). */
+  ping(): Promise<void> {
+    return this.#run(async () => {
+      await this.client.ping();
+    });
+  }
+
+  /**
+   * Waits for every operation in flight, then, if {@link RedisStore.connect} created the client, quits it
+   * (`QUIT`: commands already sent get their answers). A client passed in is left open: its owner closes it.
+   */
+  async close(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    if (this.#owned) await quitClient(this.client);
+  }
+
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return this.#track(this.#guard.run(operation));
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#pending.add(promise);
+    const settle = () => this.#pending.delete(promise);
+    promise.then(settle, settle);
+    return promise;
+  }
+
+  /** Raw values of Redis keys, in order. */
+  async #read(redisKeys: readonly string[]): Promise<Array<Buffer | null>> {
+    if (this.client.isCluster) return Promise.all(redisKeys.map((k) => this.client.getBuffer(k)));
+    const chunks = await Promise.all(chunked(redisKeys).map((chunk) => this.client.mgetBuffer(chunk)));
+    return chunks.flat();
+  }
+
+  async #unlink(redisKeys: readonly string[]): Promise<number> {
+    const counts = this.client.isCluster
+      ? await Promise.all(redisKeys.map((k) => this.client.unlink(k)))
+      : await Promise.all(chunked(redisKeys).map((chunk) => this.client.unlink(...chunk)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  #decode(key: string, raw: Buffer): VersionedEntry | Error {
+    let decoded: unknown;
+    try {
+      decoded = this.serializer.decode(raw);
+    } catch (error) {
+      return new Error(`the L2 value under ${describeValue(key)} cannot be decoded by the ${this.serializer.name} serializer`, { cause: error });
+    }
+    if (!isVersionedEntry(decoded)) {
+      return new Error(`the L2 value under ${describeValue(key)} is not a cache entry (${this.serializer.name} serializer)`);
+    }
+    return decoded;
+  }
+
+  /** `undefined` for every entry past `staleUntil` or whose tags moved on; the others without their versions. */
+  async #onlyLive(entries: Array<VersionedEntry | Error | undefined>, now: number): Promise<Array<StoredEntry | Error | undefined>> {
+    const tags = new Set<string>();
+    for (const entry of entries) {
+      if (entry !== undefined && !(entry instanceof Error) && now < entry.staleUntil) for (const tag of entry.tags) tags.add(tag);
+    }
+    const current = await this.#tagVersions([...tags]);
+    return entries.map((entry) => {
+      if (entry === undefined || entry instanceof Error) return entry;
+      if (!(now < entry.staleUntil) || !entry.tags.every((tag, i) => current.get(tag) === entry.versions[i])) return undefined;
+      return { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
+    });
+  }
+
+  async #isLive(entry: VersionedEntry, now: number): Promise<boolean> {
+    const [live] = await this.#onlyLive([entry], now);
+    return live !== undefined;
+  }
+
+  /** Current versions of tags, as they are (a missing tag key has none: entries carrying it are dead). */
+  async #tagVersions(tags: readonly string[]): Promise<Map<string, number>> {
+    const versions = new Map<string, number>();
+    if (tags.length === 0) return versions;
+    const raws = await this.#read(tags.map((tag) => this.tagKey(tag)));
+    raws.forEach((raw, i) => {
+      const version = raw === null ? Number.NaN : Number(raw.toString());
+      if (Number.isSafeInteger(version)) versions.set(tags[i] as string, version);
+    });
+    return versions;
+  }
+
+  /** Encodes entries with the versions of their tags (created and kept alive as long as the entries need). */
+  async #prepare(entries: ReadonlyArray<readonly [string, StoredEntry]>, now: number): Promise<Prepared[]> {
+    const lives = entries.map(([key, entry]) => {
+      if (entry === null || typeof entry !== 'object' || typeof entry.staleUntil !== 'number' || !Array.isArray(entry.tags)) {
+        throw new TypeError(`the entry for ${describeValue(key)} is not a StoredEntry`);
+      }
+      return entry.staleUntil === Infinity ? Infinity : Math.ceil(entry.staleUntil - now);
+    });
+    const needed = new Map<string, number>();
+    entries.forEach(([, entry], i) => {
+      const life = lives[i] as number;
+      if (life > 0) for (const tag of entry.tags) needed.set(tag, Math.max(needed.get(tag) ?? 0, life));
+    });
+    const versions = new Map<string, number>();
+    await Promise.all(
+      [...needed].map(async ([tag, life]) => {
+        const ttl = life === Infinity ? '' : String(life + TAG_TTL_MARGIN_MS);
+        const version = await TAG_VERSION.run(this.client, this.tagKey(tag), [String(randomInt(1, 2 ** 47)), ttl]);
+        versions.set(tag, Number(version));
+      }),
+    );
+    return entries.map(([key, entry], i) => {
+      const life = lives[i] as number;
+      const redisKey = this.entryKey(key);
+      if (!(life > 0)) return { redisKey, raw: '', px: 'stale' };
+      const raw = this.serializer.encode({
+        value: entry.value,
+        freshUntil: entry.freshUntil,
+        staleUntil: entry.staleUntil,
+        tags: [...entry.tags],
+        versions: entry.tags.map((tag) => versions.get(tag) as number),
+      });
+      return { redisKey, raw, px: life === Infinity ? '' : String(life) };
+    });
+  }
+
+  #writeOne(target: RedisClient | ReturnType<RedisClient['pipeline']>, p: Prepared): Promise<unknown> | unknown {
+    if (p.px === 'stale') return target.unlink(p.redisKey);
+    return p.px === '' ? target.set(p.redisKey, p.raw) : target.set(p.redisKey, p.raw, 'PX', p.px);
+  }
+
+  async #incrementJson(key: string, by: number, now: number, fresh: Prepared): Promise<number> {
+    const known = new Map<string, number | null>();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const reply = (await INCREMENT_JSON.run(this.client, fresh.redisKey, [
+        String(by),
+        String(now),
+        fresh.raw,
+        fresh.px,
+        JSON.stringify(Object.fromEntries(known)),
+      ])) as [string, string];
+      const [status, detail] = reply;
+      if (status === 'ok') return Number(detail);
+      if (status === 'nan') throw notANumber(key, JSON_KINDS[detail] ?? 'something else');
+      if (status === 'range') throw new RangeError(`incrementing ${describeValue(key)} by ${by} leaves the finite numbers`);
+      const tags = JSON.parse(detail) as string[];
+      const current = await this.#tagVersions(tags);
+      for (const tag of tags) known.set(tag, current.get(tag) ?? null);
+    }
+    throw new Error(`increment(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
+  }
+
+  async #incrementCas(key: string, by: number, now: number, fresh: Prepared): Promise<number> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.client.getBuffer(fresh.redisKey);
+      const held = current === null ? undefined : this.#decode(key, current);
+      if (held !== undefined && !(held instanceof Error) && (await this.#isLive(held, now))) {
+        if (typeof held.value !== 'number') throw notANumber(key, held.value === null ? 'null' : typeof held.value);
+        const next = held.value + by;
+        if (!Number.isFinite(next)) throw new RangeError(`incrementing ${describeValue(key)} by ${by} leaves the finite numbers`);
+        const raw = this.serializer.encode({ ...held, value: next });
+        if ((await COMPARE_AND_SET.run(this.client, fresh.redisKey, [current as Buffer, '0', raw, 'keep'])) === 1) return next;
+      } else {
+        const expected: [string | Buffer, string] = current === null ? ['', '1'] : [current, '0'];
+        if ((await COMPARE_AND_SET.run(this.client, fresh.redisKey, [...expected, fresh.raw, fresh.px])) === 1) return by;
+      }
+    }
+    throw new Error(`increment(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
+  }
+
+  async #deleteScanned(match: string, keep: ((redisKey: string) => boolean) | undefined): Promise<number> {
+    const nodes = this.client.isCluster ? await this.#masters(this.client as Cluster) : [this.client as Redis];
+    const counts = await Promise.all(
+      nodes.map(async (node) => {
+        let deleted = 0;
+        let cursor = '0';
+        do {
+          deleted += await this.#guard.run(async () => {
+            const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
+            cursor = next;
+            const doomed = keep === undefined ? found : found.filter(keep);
+            return doomed.length === 0 ? 0 : this.#unlink(doomed);
+          });
+        } while (cursor !== '0');
+        return deleted;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async #masters(cluster: Cluster): Promise<Redis[]> {
+    // The node list fills in once the client has connected.
+    if (cluster.status !== 'ready') await this.#guard.run(() => cluster.ping());
+    const masters = cluster.nodes('master');
+    if (masters.length === 0) throw new Error('the Cluster client knows no master node to scan');
+    return masters;
+  }
+}
+
+/** What the first character of a JSON value says it is. */
+const JSON_KINDS: Record<string, string> = { '"': 'string', '{': 'object', '[': 'array', t: 'boolean', f: 'boolean', n: 'null', '': 'undefined' };
+
+function notANumber(key: string, kind: string): TypeError {
+  return new TypeError(`cannot increment ${describeValue(key)}: it holds ${kind === 'undefined' || kind === 'null' ? kind : `a ${kind}`}, not a number`);
+}
+
+function isVersionedEntry(value: unknown): value is VersionedEntry {
+  if (value === null || typeof value !== 'object') return false;
+  const e = value as Partial<VersionedEntry>;
+  return (
+    typeof e.freshUntil === 'number' &&
+    typeof e.staleUntil === 'number' &&
+    !Number.isNaN(e.freshUntil) &&
+    !Number.isNaN(e.staleUntil) &&
+    Array.isArray(e.tags) &&
+    e.tags.every((tag) => typeof tag === 'string') &&
+    Array.isArray(e.versions) &&
+    e.versions.length === e.tags.length &&
+    e.versions.every((version) => typeof version === 'number')
+  );
+}
+
+function chunked<T>(items: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK));
+  return chunks;
+}
+
+function throwFirstError(results: Array<[error: Error | null, result: unknown]> | null): void {
+  if (results === null) throw new Error('the Redis pipeline was discarded');
+  for (const [error] of results) if (error) throw error;
+}
