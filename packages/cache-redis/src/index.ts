@@ -1,3 +1,5 @@
+export { createCache } from './createCache';
+export type { CacheHandle } from './createCache';
 export { RedisStore } from './RedisStore';
 export type { RedisStoreConnectOptions, RedisStoreOptions } from './RedisStore';
 export { RedisBackplane } from './RedisBackplane';

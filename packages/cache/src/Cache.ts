@@ -236,7 +236,7 @@ export class Cache {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
     await this.#host.shared?.drain();
-    await this.#host.shared?.backplane?.unsubscribe();
+    await this.#host.shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
   }
 
   #dropLocal(fullKey: string): boolean {

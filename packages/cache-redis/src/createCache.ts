@@ -1,0 +1,58 @@
+import { Cache } from '@toolkit/cache';
+import type { CacheOptions } from '@toolkit/cache';
+import { cacheConfigFromEnv } from './config/cacheConfigFromEnv';
+import type { CacheEnv, CacheEnvConfig } from './config/cacheConfigFromEnv';
+import { RedisBackplane } from './RedisBackplane';
+import { RedisLock } from './RedisLock';
+import { RedisStore } from './RedisStore';
+
+/** What {@link createCache} made: the cache, the configuration it read, and its lifecycle. */
+export interface CacheHandle {
+  /** The cache: L1 only for `mem://`, L1 + Redis L2 + backplane + lock for Redis. */
+  readonly cache: Cache;
+  /** The configuration read from the environment (URL, backend, prefix, version, TTL buckets). */
+  readonly config: CacheEnvConfig;
+  /** The Redis store, when the backend is Redis. */
+  readonly store: RedisStore | undefined;
+  /** Resolves when the backend answers (at once in memory); rejects when Redis does not. For health checks. */
+  ping(): Promise<void>;
+  /** Lets loads and writes in flight finish, then closes every connection this handle opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * A cache configured from the environment (seed 003): `CACHE_URL` (else `REDIS_URL`, else `mem://`),
+ * `CACHE_PREFIX`, `CACHE_VERSION`, `CACHE_TTL_DEFAULT` (the cache's default `ttl`). Redis in production,
+ * memory in development and tests, with the same code. A bad variable throws at start-up, naming it.
+ *
+ * `options` are the cache's other options (they win over the environment's `ttl`).
+ *
+ * @example
+ * const { cache, ping, close } = createCache(); // reads process.env
+ * const getUser = cache.cached((id: number) => db.users.find(id), { key: 'user:{0}', distributedLock: true });
+ * app.get('/health', async () => (await ping(), 'ok'));
+ * process.on('SIGTERM', () => void close());
+ */
+export function createCache(env: CacheEnv = process.env, options: Omit<CacheOptions, 'store' | 'backplane' | 'lock' | 'prefix' | 'version'> = {}): CacheHandle {
+  const config = cacheConfigFromEnv(env);
+  const base: CacheOptions = { ttl: config.ttl.default, ...options, prefix: config.prefix, version: config.version };
+  if (config.backend.kind === 'memory') {
+    const cache = new Cache(base);
+    return { cache, config, store: undefined, ping: () => Promise.resolve(), close: () => cache.close() };
+  }
+  const namespace = { prefix: config.prefix, version: config.version };
+  const store = RedisStore.connect(config.backend, namespace);
+  const backplane = RedisBackplane.connect(config.backend, namespace);
+  const lock = new RedisLock({ client: store.client, ...namespace });
+  const cache = new Cache({ ...base, store, backplane, lock });
+  return {
+    cache,
+    config,
+    store,
+    ping: () => store.ping(),
+    close: async () => {
+      await cache.close();
+      await Promise.all([backplane.close(), store.close()]);
+    },
+  };
+}
