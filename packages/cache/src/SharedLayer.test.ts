@@ -211,6 +211,23 @@ describe('L2 read-through', () => {
   });
 });
 
+describe('L2 lookups coalesced per tick', () => {
+  it("sends a batch loader's misses to the L2 in one call, then its batch function gets only the L2 misses", async () => {
+    const { caches, stores } = processes(2);
+    const [a, b] = caches as [Cache, Cache];
+    await a.scope<string>('users').setMany([['2', 'two from A']]);
+    const batchFn = jest.fn(async (ids: string[]) => ids.map((id) => `user ${id}`));
+    const loader = b.scope<string>('users').batchLoader(batchFn);
+    const reads = (stores[1] as CountingStore).reads.length;
+    const values = loader.loadMany(['1', '2', '3']);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await values).toEqual(['user 1', 'two from A', 'user 3']);
+    expect((stores[1] as CountingStore).reads.slice(reads)).toEqual([['1', '2', '3']]);
+    expect(batchFn).toHaveBeenCalledTimes(1);
+    expect(batchFn).toHaveBeenCalledWith(['1', '3']);
+  });
+});
+
 describe('backplane', () => {
   /** A and B each hold `user:1` (tagged `user:1`) and `post:9` in L1; A then changes something. */
   async function twoWarmProcesses() {

@@ -12,6 +12,7 @@ export type SharedErrorReporter = (operation: string, error: unknown, scope: str
  */
 export class SharedLayer {
   readonly #pending = new Set<Promise<unknown>>();
+  #lookups: Array<{ scope: string; key: string; resolve: (entry: StoredEntry | undefined) => void }> | undefined;
 
   constructor(
     readonly store: CacheStore | undefined,
@@ -22,10 +23,35 @@ export class SharedLayer {
     private readonly report: SharedErrorReporter,
   ) {}
 
-  async get(scope: string, key: string): Promise<StoredEntry | undefined> {
-    if (this.store === undefined) return undefined;
-    const [entry] = await this.#attempt('get', scope, key, () => this.store!.getMany([key]), [undefined]);
-    return this.#checked(entry, scope, key);
+  /**
+   * One key's L2 entry. Lookups made in the same tick (a batch loader's misses, concurrent misses on
+   * different keys) are coalesced into one `getMany`: one round trip.
+   */
+  get(scope: string, key: string): Promise<StoredEntry | undefined> {
+    if (this.store === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      if (this.#lookups === undefined) {
+        this.#lookups = [];
+        // A promise job, not queueMicrotask: test fake timers fake the latter, never the former.
+        void Promise.resolve().then(() => this.#flushLookups());
+      }
+      this.#lookups.push({ scope, key, resolve });
+    });
+  }
+
+  async #flushLookups(): Promise<void> {
+    const lookups = this.#lookups ?? [];
+    this.#lookups = undefined;
+    const keys = lookups.map((l) => l.key);
+    const scopes = new Set(lookups.map((l) => l.scope));
+    const found = await this.#attempt(
+      'get',
+      scopes.size === 1 ? lookups[0]?.scope : undefined,
+      keys.length === 1 ? keys[0] : undefined,
+      () => this.store!.getMany(keys),
+      keys.map(() => undefined),
+    );
+    lookups.forEach((l, i) => l.resolve(this.#checked(found[i], l.scope, l.key)));
   }
 
   async getMany(scope: string, keys: readonly string[]): Promise<Array<StoredEntry | undefined>> {
