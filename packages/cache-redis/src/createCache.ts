@@ -1,4 +1,4 @@
-import { Cache } from '@toolkit/cache';
+import { Cache, MemoryLock } from '@toolkit/cache';
 import type { CacheOptions } from '@toolkit/cache';
 import { cacheConfigFromEnv } from './config/cacheConfigFromEnv';
 import type { CacheEnv, CacheEnvConfig } from './config/cacheConfigFromEnv';
@@ -37,7 +37,8 @@ export function createCache(env: CacheEnv = process.env, options: Omit<CacheOpti
   const config = cacheConfigFromEnv(env);
   const base: CacheOptions = { ttl: config.ttl.default, ...options, prefix: config.prefix, version: config.version };
   if (config.backend.kind === 'memory') {
-    const cache = new Cache(base);
+    // One process: its lock is in memory, so code asking for distributedLock runs the same in development.
+    const cache = new Cache({ ...base, lock: new MemoryLock() });
     return { cache, config, store: undefined, ping: () => Promise.resolve(), close: () => cache.close() };
   }
   const namespace = { prefix: config.prefix, version: config.version };

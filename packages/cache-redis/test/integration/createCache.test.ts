@@ -14,6 +14,9 @@ describe('createCache(env)', () => {
     expect(handle.config.backend).toEqual({ kind: 'memory' });
     expect(handle.cache.scope('s').policy.ttl).toBe(120_000);
     await expect(handle.ping()).resolves.toBeUndefined();
+    // The same code as in production: distributedLock works on one process's in-memory lock.
+    const locked = handle.cache.cached(async (n: number) => n * 2, { distributedLock: true });
+    expect(await locked(21)).toBe(42);
     await handle.close();
     expect(createCache({}).config.backend.kind).toBe('memory');
   });

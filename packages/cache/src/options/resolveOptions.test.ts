@@ -45,6 +45,12 @@ describe('resolvePolicy', () => {
     );
   });
 
+  it('refuses a lockTimeout of 0 or Infinity (a lock must expire for a crashed holder)', () => {
+    expect(() => resolvePolicy(DEFAULT_POLICY, { lockTimeout: 0 })).toThrow(/`lockTimeout` must be a finite duration/);
+    expect(() => resolvePolicy(DEFAULT_POLICY, { lockTimeout: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    expect(resolvePolicy(DEFAULT_POLICY, { lockTimeout: '5s' }).lockTimeout).toBe(5_000);
+  });
+
   it('rejects refreshAhead outside (0, 1)', () => {
     expect(() => resolvePolicy(DEFAULT_POLICY, { refreshAhead: 1.5 })).toThrow(/`refreshAhead` must be a fraction/);
     expect(() => resolvePolicy(DEFAULT_POLICY, { refreshAhead: 1 })).toThrow(RangeError);

@@ -118,7 +118,7 @@ function fraction(value: number | null): number {
 }
 
 function positive(ms: number, option: string): number {
-  if (ms === 0) throw new RangeError(`\`${option}\` must be greater than 0`);
+  if (ms === 0 || ms === Number.POSITIVE_INFINITY) throw new RangeError(`\`${option}\` must be a finite duration greater than 0`);
   return ms;
 }
 
