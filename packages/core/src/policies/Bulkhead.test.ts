@@ -1,31 +1,7 @@
 import { BulkheadFullError, EventType, ResilienceRegistry, isBulkheadFullError } from '../index';
 import type { BulkheadOptions, ResilienceEvent, ResilientOptions } from '../index';
+import { outcome, track, rejection } from '../../test/outcome';
 
-/** A promise's outcome, captured at once so that no rejection goes unhandled while timers advance. */
-type Outcome<V> = { ok: true; value: V } | { ok: false; error: unknown };
-
-function outcome<V>(promise: Promise<V>): Promise<Outcome<V>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-/** Whether a promise has settled yet, without waiting for it. */
-function track<V>(promise: Promise<V>) {
-  const state = { settled: false, outcome: outcome(promise) };
-  void state.outcome.then(() => {
-    state.settled = true;
-  });
-  return state;
-}
-
-/** The error a promise rejects with; fails the test if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  const result = await outcome(promise);
-  if (result.ok) throw new Error(`expected a rejection, got ${String(result.value)}`);
-  return result.error;
-}
 
 /** Lets every pending promise job run (the pipeline awaits a few times before it calls the function). */
 const flush = () => jest.advanceTimersByTimeAsync(0);

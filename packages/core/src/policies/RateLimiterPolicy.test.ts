@@ -2,32 +2,8 @@ import { getEventListeners } from 'node:events';
 import { ConstantBackoff, TaskCancelledError, handleWhen, isTaskCancelledError, retry, wrap } from 'cockatiel';
 import { isRateLimitedError, RateLimitedError } from '../errors/RateLimitedError';
 import { RateLimiterPolicy, type RateLimiterPolicyOptions } from './RateLimiterPolicy';
+import { outcome, track, rejection } from '../../test/outcome';
 
-/** A promise's outcome, captured as soon as it is created so that no rejection goes unhandled. */
-type Outcome<V> = { ok: true; value: V } | { ok: false; error: unknown };
-
-function outcome<V>(promise: Promise<V>): Promise<Outcome<V>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-/** Whether a promise has settled yet, without waiting for it. */
-function track<V>(promise: Promise<V>) {
-  const state = { settled: false, outcome: outcome(promise) };
-  void state.outcome.then(() => {
-    state.settled = true;
-  });
-  return state;
-}
-
-/** The error a promise rejects with; fails the test if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  const result = await outcome(promise);
-  if (result.ok) throw new Error(`expected a rejection, got ${String(result.value)}`);
-  return result.error;
-}
 
 /** A call that records, in `log`, its name and the (fake) time at which it started. */
 function recorder() {
