@@ -2,24 +2,11 @@ import { getEventListeners } from 'node:events';
 import { runInThisContext } from 'node:vm';
 import { attemptSignal, EventType, isTimeoutError, ResilienceRegistry } from './index';
 import type { ResilienceEvent, ResilientOptions } from './index';
+import { track } from '../test/settled';
+import type { SettledOutcome } from '../test/settled';
 
-type Outcome<V> = { settled: false } | { settled: true; ok: true; value: V } | { settled: true; ok: false; error: unknown };
 
-/** Captures a promise's outcome at once, so that no rejection goes unhandled while timers are advanced. */
-function track<V>(promise: Promise<V>): { readonly outcome: Outcome<V>; done: Promise<void> } {
-  const state: { outcome: Outcome<V>; done: Promise<void> } = { outcome: { settled: false }, done: Promise.resolve() };
-  state.done = promise.then(
-    (value) => {
-      state.outcome = { settled: true, ok: true, value };
-    },
-    (error: unknown) => {
-      state.outcome = { settled: true, ok: false, error };
-    },
-  );
-  return state;
-}
-
-function errorOf(outcome: Outcome<unknown>): unknown {
+function errorOf(outcome: SettledOutcome<unknown>): unknown {
   if (!outcome.settled) throw new Error('expected a rejection, the call is still pending');
   if (outcome.ok) throw new Error(`expected a rejection, got ${String(outcome.value)}`);
   return outcome.error;
