@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events';
-import { runInThisContext } from 'node:vm';
 import { attemptSignal, EventType, isTimeoutError, ResilienceRegistry } from './index';
 import type { ResilienceEvent, ResilientOptions } from './index';
 import { track } from '../test/settled';
+import { watchUnhandledRejections } from '../test/unhandledRejections';
 import type { SettledOutcome } from '../test/settled';
 
 
@@ -40,36 +40,15 @@ function hanging() {
   return { fn, signals };
 }
 
-// Node emits 'unhandledRejection' on the host's `process`; the `process` a Jest test sees is a copy that
-// never receives it. Listen on the host's.
-const hostProcess = runInThisContext('process') as NodeJS.Process;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => {
-  unhandled.push(reason);
-};
+const { unhandled, drain, expectNoUnhandledRejection } = watchUnhandledRejections();
 
 beforeEach(() => {
-  unhandled.length = 0;
-  hostProcess.on('unhandledRejection', onUnhandled);
   jest.useFakeTimers();
 });
 
 afterEach(() => {
   jest.useRealTimers();
-  hostProcess.off('unhandledRejection', onUnhandled);
 });
-
-/** Lets the real event loop turn, so that Node reports any unhandled rejection. */
-async function drain() {
-  jest.useRealTimers();
-  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Checks that no promise rejection went unhandled during the test. */
-async function expectNoUnhandledRejection() {
-  await drain();
-  expect(unhandled).toEqual([]);
-}
 
 describe('the unhandled-rejection check itself', () => {
   it('sees a rejection that nobody handles', async () => {

@@ -1,21 +1,7 @@
 import { EventType, ResilienceRegistry, isResilienceError } from '../index';
 import type { ResilienceEvent, ResilientOptions } from '../index';
+import { track } from '../../test/settled';
 
-/** A promise's outcome, captured at once so that no rejection goes unhandled while timers are advanced. */
-type Outcome<V> = { settled: false } | { settled: true; ok: true; value: V } | { settled: true; ok: false; error: unknown };
-
-function track<V>(promise: Promise<V>): { readonly outcome: Outcome<V>; done: Promise<void> } {
-  const state: { outcome: Outcome<V>; done: Promise<void> } = { outcome: { settled: false }, done: Promise.resolve() };
-  state.done = promise.then(
-    (value) => {
-      state.outcome = { settled: true, ok: true, value };
-    },
-    (error: unknown) => {
-      state.outcome = { settled: true, ok: false, error };
-    },
-  );
-  return state;
-}
 
 /** Runs `promise` to its end under fake timers (advancing up to `ms`) and returns the error it rejected with. */
 async function rejectionOf(promise: Promise<unknown>, ms = 60_000): Promise<unknown> {

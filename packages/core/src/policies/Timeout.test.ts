@@ -1,7 +1,7 @@
-import { runInThisContext } from 'node:vm';
 import { attemptSignal, currentAttempt, EventType, isResilienceError, isTimeoutError, ResilienceRegistry, TimeoutError } from '../index';
 import type { ResilienceEvent, ResilientOptions } from '../index';
 import { track } from '../../test/settled';
+import { watchUnhandledRejections } from '../../test/unhandledRejections';
 import type { SettledOutcome } from '../../test/settled';
 
 
@@ -36,31 +36,15 @@ function hanging() {
   return { fn, signals, attempts };
 }
 
-// Node emits 'unhandledRejection' on the host's `process`; the `process` a Jest test sees is a copy that
-// never receives it. Listen on the host's (cancellation.test.ts checks that this listener does see one).
-const hostProcess = runInThisContext('process') as NodeJS.Process;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => {
-  unhandled.push(reason);
-};
+const { expectNoUnhandledRejection } = watchUnhandledRejections();
 
 beforeEach(() => {
-  unhandled.length = 0;
-  hostProcess.on('unhandledRejection', onUnhandled);
   jest.useFakeTimers();
 });
 
 afterEach(() => {
   jest.useRealTimers();
-  hostProcess.off('unhandledRejection', onUnhandled);
 });
-
-/** Lets the real event loop turn so that Node reports any unhandled rejection, then checks there was none. */
-async function expectNoUnhandledRejection() {
-  jest.useRealTimers();
-  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-  expect(unhandled).toEqual([]);
-}
 
 describe('timeout per attempt (the default)', () => {
   it('rejects an attempt longer than `after` with a TimeoutError, exactly at `after`', async () => {
