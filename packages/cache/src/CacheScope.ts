@@ -74,7 +74,8 @@ class Loaded {
 
 /** A load in progress; callers that miss on the same key join it. @internal */
 interface Flight<V> {
-  readonly promise: Promise<V>;
+  /** The load's answer; set right after the flight is made. */
+  promise: Promise<V>;
   /** The tags its result will carry, known before it starts so that tag invalidation can discard it. */
   readonly tags: readonly string[];
   /** Set when the key is written, removed or invalidated while loading: the result is returned, not stored. */
@@ -87,6 +88,9 @@ interface Flight<V> {
 export type Invoke<V, A, B> = (a: A, b: B) => V | Uncached<V> | PromiseLike<V | Uncached<V>>;
 /** Computes the tags of a value loaded for a call. @internal */
 export type TagsOf<B> = ((b: B) => readonly string[]) | null;
+
+/** A flight's promise until its work has started (never awaited). */
+const STARTING: Promise<never> = new Promise<never>(() => undefined);
 
 const callLoader = <V>(loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>) => loader();
 
@@ -647,20 +651,26 @@ export class CacheScope<V = unknown> {
     this.#loads++;
     // A forced reload supersedes a load already running: only the newest may store its result.
     this.#discardFlight(key);
-    let result: Promise<unknown>;
+    let result: Promise<unknown> | undefined;
     let tags = policy.tags;
-    const flight: Flight<unknown> = { discard: false, background, tags, promise: undefined as unknown as Promise<unknown> };
     try {
       if (tagsOf !== null) tags = mergeTags(policy.tags, tagsOf(b));
-      result =
-        this.#host.shared === undefined
-          ? Promise.resolve(invoke(a, b))
-          : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
     } catch (error) {
-      result = Promise.reject(error);
+      result = Promise.reject(error); // a tag template the call cannot fill fails the load, not the store
     }
-    (flight as { tags: readonly string[] }).tags = tags;
-    (flight as { promise: Promise<unknown> }).promise = result.then(
+    // The flight exists before its work starts: the shared path asks it whether it was discarded.
+    const flight: Flight<unknown> = { discard: false, background, tags, promise: STARTING };
+    if (result === undefined) {
+      try {
+        result =
+          this.#host.shared === undefined
+            ? Promise.resolve(invoke(a, b))
+            : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+    }
+    flight.promise = result.then(
       (value) => {
         if (value instanceof Uncached) return value.value as V;
         if (value instanceof Loaded) {
