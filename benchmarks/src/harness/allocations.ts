@@ -1,8 +1,9 @@
 /**
  * Counts the AbortControllers and timers created while `run` runs, by wrapping their constructors on
- * `globalThis` for that time (restored afterwards, also on error).
+ * `globalThis` for that time (restored afterwards, also on error). `warmUp` runs first with the wrappers
+ * in place and is not counted (a clock that notices the replaced `setTimeout` re-creates its one timer).
  */
-export async function countAllocations(run: () => Promise<void>): Promise<{ abortControllers: number; timers: number }> {
+export async function countAllocations(run: () => Promise<void>, warmUp?: () => Promise<void>): Promise<{ abortControllers: number; timers: number }> {
   const counts = { abortControllers: 0, timers: 0 };
   const Original = globalThis.AbortController;
   const originalSetTimeout = globalThis.setTimeout;
@@ -22,6 +23,10 @@ export async function countAllocations(run: () => Promise<void>): Promise<{ abor
     return originalSetInterval(...a);
   }) as typeof setInterval;
   try {
+    if (warmUp !== undefined) {
+      await warmUp();
+      counts.abortControllers = counts.timers = 0;
+    }
     await run();
   } finally {
     globalThis.AbortController = Original;

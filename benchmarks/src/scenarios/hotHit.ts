@@ -20,9 +20,10 @@ export const hotHit: Scenario = {
     for (const m of list) for (let id = 0; id < KEYS; id++) await m.call(id);
 
     const ours = list.find((m) => m.name === PEER.oursResilient)!;
-    const allocations = await countAllocations(async () => {
-      for (let i = 0; i < 10_000; i++) await ours.call(i % KEYS);
-    });
+    const hits = async (n: number) => {
+      for (let i = 0; i < n; i++) await ours.call(i % KEYS);
+    };
+    const allocations = await countAllocations(() => hits(10_000), () => hits(10));
     log(`10,000 hits through the full wrapper: ${allocations.abortControllers} AbortControllers, ${allocations.timers} timers`);
 
     const summaries = await throughput(

@@ -1,3 +1,4 @@
+import { coarseClock } from './coarseClock';
 import { createCached } from './cached';
 import type { CachedFunction, CachedOptions } from './cached';
 import { CacheScope } from './CacheScope';
@@ -26,7 +27,7 @@ export interface CacheStatsSnapshot extends CacheStats {
   scopes: Record<string, CacheStats>;
 }
 
-const systemClock: Clock = { now: () => Date.now() };
+const systemClock: Clock = coarseClock();
 
 const warnListenerError = (error: unknown) => {
   process.emitWarning(
@@ -36,7 +37,7 @@ const warnListenerError = (error: unknown) => {
 };
 
 /**
- * A cache: defaults for every scope, named scopes each with its own exact LRU, function wrappers, tags
+ * A cache: defaults for every scope, named scopes each with its own bounded LRU, function wrappers, tags
  * and one event stream.
  *
  * Options merge library defaults → cache → scope → call: omitted values inherit, supplied values replace.

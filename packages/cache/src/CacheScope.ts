@@ -95,7 +95,7 @@ const STARTING: Promise<never> = new Promise<never>(() => undefined);
 const callLoader = <V>(loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>) => loader();
 
 /**
- * A named partition of a {@link Cache}: its own exact LRU of at most `maxSize` entries, its own
+ * A named partition of a {@link Cache}: its own LRU of at most `maxSize` entries, its own
  * options (inherited from the cache where omitted), its own stats. Get one with `cache.scope(name)`;
  * every function wrapped by `cache.cached()` has one too.
  *
@@ -209,7 +209,7 @@ export class CacheScope<V = unknown> {
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
-          return Promise.resolve(entry.value as V);
+          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         if (now < entry.throttledUntil) {
           this.#staleHits++;
@@ -544,7 +544,7 @@ export class CacheScope<V = unknown> {
     return this.#l1.size;
   }
 
-  /** Local keys, least recently used first. */
+  /** Local keys, the next to be evicted first. */
   keys(): string[] {
     return [...this.#l1.keys()];
   }

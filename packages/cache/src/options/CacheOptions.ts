@@ -97,7 +97,8 @@ export interface LoadOptions<T = unknown> extends EntryOptions<T> {
 /** Options of a scope: everything in {@link LoadOptions}, plus what only a whole scope can have. */
 export interface ScopeOptions<T = unknown> extends LoadOptions<T> {
   /**
-   * The most entries this scope holds in memory. Exact: adding one more evicts the least recently used.
+   * The most entries this scope holds in memory. Exact: adding one more evicts one entry, least recently
+   * used first (quick-lru's two generations: see the README's "How `maxSize` bounds a scope").
    * Per scope, not per cache. `Infinity`: unbounded.
    * @default 1000
    */

@@ -31,39 +31,68 @@ describe('BoundedLru', () => {
     expect([...store.keys()]).toEqual(['c', 'a', 'd']);
   });
 
-  it('counts a read as use wherever the key sits in quick-lru\'s generations', () => {
-    // a and b are in quick-lru's current generation when a is read: a read there must still count.
+  it('does not reorder on a read of a key already in the newer generation (one lookup per hit)', () => {
+    // a and b are in quick-lru's newer generation when a is read: the read changes nothing, so a, written
+    // first, is still the first to go once a generation swap has made a, b, c the older generation.
     const { store, evicted } = lru(3);
     store.set('a', 1);
     store.set('b', 2);
-    store.get('a');
+    expect(store.get('a')).toBe(1);
     store.set('c', 3);
     store.set('d', 4);
-    expect(evicted).toEqual(['b']);
-    expect([...store.keys()]).toEqual(['a', 'c', 'd']);
+    expect(evicted).toEqual(['a']);
+    expect([...store.keys()]).toEqual(['b', 'c', 'd']);
   });
 
-  it('evicts in exact least-recently-used order under random use', () => {
+  it('evicts an entry used since the last generation swap only after every entry that was not', () => {
+    const { store, evicted } = lru(4);
+    for (const key of ['a', 'b', 'c', 'd']) store.set(key, 0); // full: a swap makes them the older generation
+    store.get('a');
+    store.get('c');
+    store.set('e', 0);
+    store.set('f', 0);
+    expect(evicted).toEqual(['b', 'd']);
+    expect([...store.keys()]).toEqual(['a', 'c', 'e', 'f']);
+  });
+
+  it('follows the two-generation model exactly under random use', () => {
+    // The documented policy, as a model: keys move to the newer generation when written, or when read
+    // from the older one; the newer one becomes the older one when it holds maxSize keys; eviction takes
+    // the older generation's first key, else the newer one's.
     const max = 7;
     const { store, evicted } = lru(max);
-    const model: string[] = []; // least recently used first
+    let older: string[] = [];
+    let newer: string[] = [];
+    const expectedEvictions: string[] = [];
+    const admit = (key: string) => {
+      newer.push(key);
+      if (newer.length >= max) {
+        older = newer;
+        newer = [];
+      }
+    };
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const expectedEvictions: string[] = [];
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < 4000; i++) {
       const key = `k${Math.floor(random() * 20)}`;
-      const at = model.indexOf(key);
+      const inOlder = older.indexOf(key);
+      const inNewer = newer.indexOf(key);
       if (random() < 0.5) {
         const value = store.get(key);
-        expect(value !== undefined).toBe(at !== -1);
-        if (at !== -1) model.push(...model.splice(at, 1));
+        expect(value !== undefined).toBe(inOlder !== -1 || inNewer !== -1);
+        if (inOlder !== -1) {
+          older.splice(inOlder, 1);
+          admit(key);
+        }
       } else {
         store.set(key, i);
-        if (at !== -1) model.splice(at, 1);
-        else if (model.length === max) expectedEvictions.push(model.shift() as string);
-        model.push(key);
+        if (inOlder !== -1) older.splice(inOlder, 1);
+        else if (inNewer !== -1) newer.splice(inNewer, 1);
+        else if (older.length + newer.length === max) expectedEvictions.push((older.length > 0 ? older : newer).shift() as string);
+        admit(key);
       }
-      expect([...store.keys()]).toEqual(model);
+      expect([...store.keys()]).toEqual([...older, ...newer]);
+      expect(store.size).toBe(older.length + newer.length);
     }
     expect(evicted).toEqual(expectedEvictions);
   });

@@ -1,17 +1,20 @@
 import QuickLRU from 'quick-lru';
 
 /**
- * quick-lru made exact: an exact bound and exact least-recently-used order.
+ * quick-lru with an exact bound: never more than `maxSize` entries, evicted one at a time.
  *
- * quick-lru keeps two generations of at most `maxSize` keys each, so on its own it may hold up to
- * 2 × `maxSize` entries and drops a whole generation at once; and a read only moves a key that sits in
- * the old generation, so inside the current one the order is insertion order, not use.
+ * quick-lru keeps two generations of keys. Writes, and reads of a key in the older generation, put the
+ * key in the newer one; a read of a key already in the newer generation costs a single map lookup and
+ * changes nothing. On its own quick-lru lets each generation grow to `maxSize`, so it may hold up to
+ * 2 × `maxSize` entries, and it drops a whole generation at once.
  *
  * Here we count live keys ourselves and, before a new key would exceed `maxSize`, evict the single
- * least recently used one: the first of quick-lru's ascending order. For that order to be exact, every
- * read or write re-inserts its key (delete, then set), so the newest use is always last. Because a key
- * is deleted before it is set again, quick-lru never keeps a shadowed copy in its old generation, and
- * with at most `maxSize` live keys its own generation swap only ever discards an empty generation.
+ * oldest entry of quick-lru's ascending order: the older generation's entries first, in the order they
+ * were written there, then the newer generation's. So an entry used since the last generation swap is
+ * evicted only after every entry that was not; within a generation the order is insertion, not use
+ * (the approximation that keeps a hit to one lookup). With at most `maxSize` live keys, quick-lru's own
+ * generation swap happens when the newer generation holds all of them, so it only ever discards an
+ * empty generation; its eviction callback is wired to ours all the same, so nothing could go uncounted.
  * @internal
  */
 export class BoundedLru<V> {
@@ -22,22 +25,23 @@ export class BoundedLru<V> {
 
   constructor(maxSize: number, onEvict: (key: string, value: V) => void) {
     this.maxSize = maxSize;
-    this.#lru = new QuickLRU<string, V>({ maxSize });
     this.#onEvict = onEvict;
+    this.#lru = new QuickLRU<string, V>({
+      maxSize,
+      onEviction: (key, value) => {
+        this.#size--;
+        onEvict(key, value);
+      },
+    });
   }
 
   get size(): number {
     return this.#size;
   }
 
-  /** Reads a value and marks it most recently used. */
+  /** Reads a value and marks it used (moves it to the newer generation if it is in the older one). */
   get(key: string): V | undefined {
-    const value = this.#lru.peek(key);
-    if (value !== undefined) {
-      this.#lru.delete(key);
-      this.#lru.set(key, value);
-    }
-    return value;
+    return this.#lru.get(key);
   }
 
   /** Reads a value without touching its recency. */
@@ -45,14 +49,12 @@ export class BoundedLru<V> {
     return this.#lru.peek(key);
   }
 
-  /** Writes a value as the most recently used, evicting the least recently used when full. */
+  /** Writes a value into the newer generation, evicting the oldest entry when full. */
   set(key: string, value: V): void {
-    if (this.#lru.has(key)) {
-      this.#lru.delete(key);
-    } else {
-      if (this.#size >= this.maxSize) this.#evictOldest();
-      this.#size++;
-    }
+    // Deleting first keeps a single copy of the key: quick-lru would otherwise shadow an older-generation copy.
+    if (this.#lru.delete(key)) this.#size--;
+    else if (this.#size >= this.maxSize) this.#evictOldest();
+    this.#size++;
     this.#lru.set(key, value);
   }
 
@@ -67,12 +69,12 @@ export class BoundedLru<V> {
     this.#size = 0;
   }
 
-  /** Keys from least to most recently used. */
+  /** Keys in eviction order: the next one evicted first. */
   *keys(): IterableIterator<string> {
     for (const [key] of this.#lru.entriesAscending()) yield key;
   }
 
-  /** Entries from least to most recently used. */
+  /** Entries in eviction order: the next one evicted first. */
   entries(): IterableIterator<[string, V]> {
     return this.#lru.entriesAscending();
   }
