@@ -29,6 +29,9 @@ if (only !== undefined) {
 if ((globalThis as { gc?: unknown }).gc === undefined) console.warn('note: run with --expose-gc (pnpm bench does) to collect garbage between samples');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// Child processes (memory, Redis workers) run through tsx too: they must resolve @toolkit/* to the built
+// packages as this process does, whatever their working directory (see benchmarks/tsconfig.json).
+process.env.TSX_TSCONFIG_PATH ??= path.join(here, '..', 'tsconfig.json');
 const chosen: Scenario[] = only === undefined ? scenarios : scenarios.filter((s) => only.includes(s.id));
 // A partial or quick run never overwrites the committed full results.
 const outDir = path.join(here, '..', 'results', only === undefined && !quick ? '' : 'partial');
