@@ -94,6 +94,8 @@ const STARTING: Promise<never> = new Promise<never>(() => undefined);
 
 const callLoader = <V>(loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>) => loader();
 
+const ignoreRejection = (): void => undefined;
+
 /**
  * A named partition of a {@link Cache}: its own LRU of at most `maxSize` entries, its own
  * options (inherited from the cache where omitted), its own stats. Get one with `cache.scope(name)`;
@@ -670,8 +672,13 @@ export class CacheScope<V = unknown> {
         result = Promise.reject(error);
       }
     }
+    // Settling a flight removes it (before the handlers return: a later call reads L1 instead of joining).
+    const settle = () => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
     flight.promise = result.then(
       (value) => {
+        settle();
         if (value instanceof Uncached) return value.value as V;
         if (value instanceof Loaded) {
           if (!flight.discard && value.entry !== undefined) this.#write(key, value.entry);
@@ -686,15 +693,14 @@ export class CacheScope<V = unknown> {
         return (value instanceof Loaded ? value.value : value) as V;
       },
       (error: unknown) => {
+        settle();
         this.#failed(key, policy, error, started, flight.background);
         throw error;
       },
     );
+    // A flight nobody awaits (a background refresh, a load a timeout gave up on) must not reject unhandled.
+    flight.promise.catch(ignoreRejection);
     this.#flights.set(key, flight);
-    const settle = () => {
-      if (this.#flights.get(key) === flight) this.#flights.delete(key);
-    };
-    flight.promise.then(settle, settle);
     return flight;
   }
 

@@ -1,3 +1,4 @@
+import QuickLRU from 'quick-lru';
 import { BoundedLru } from './BoundedLru';
 
 function lru(maxSize: number) {
@@ -55,7 +56,20 @@ describe('BoundedLru', () => {
     expect([...store.keys()]).toEqual(['a', 'c', 'e', 'f']);
   });
 
-  it('follows the two-generation model exactly under random use', () => {
+  it.each([
+    ['reading quick-lru\'s older generation', false],
+    ['walking entriesAscending() (a quick-lru without __oldCache)', true],
+  ])('follows the two-generation model exactly under random use, evicting by %s', (_how, hideOlder) => {
+    const getter = Object.getOwnPropertyDescriptor(QuickLRU.prototype, '__oldCache');
+    if (hideOlder) Object.defineProperty(QuickLRU.prototype, '__oldCache', { get: () => undefined, configurable: true });
+    try {
+      modelCheck();
+    } finally {
+      if (hideOlder && getter !== undefined) Object.defineProperty(QuickLRU.prototype, '__oldCache', getter);
+    }
+  });
+
+  function modelCheck() {
     // The documented policy, as a model: keys move to the newer generation when written, or when read
     // from the older one; the newer one becomes the older one when it holds maxSize keys; eviction takes
     // the older generation's first key, else the newer one's.
@@ -95,7 +109,7 @@ describe('BoundedLru', () => {
       expect(store.size).toBe(older.length + newer.length);
     }
     expect(evicted).toEqual(expectedEvictions);
-  });
+  }
 
   it('counts an update of an existing key as use, without growing', () => {
     const { store, evicted } = lru(2);
