@@ -1,5 +1,7 @@
 import type { Scenario } from '../harness/types';
+import { distributedStampede } from './distributedStampede';
 import { hotHit } from './hotHit';
+import { backplane, l2Batch, l2Read } from './l2Redis';
 
 /** Every scenario, in the order of the issue and of results/latest.md. */
-export const scenarios: Scenario[] = [hotHit];
+export const scenarios: Scenario[] = [hotHit, l2Read, l2Batch, backplane, distributedStampede];
