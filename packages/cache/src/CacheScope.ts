@@ -267,7 +267,11 @@ export class CacheScope<V = unknown> {
     const shared = this.#host.shared;
     if (shared?.store !== undefined && missing.length > 0) {
       const epoch = this.#invalidations;
-      const stored = await shared.getMany(this.name, missing.map((i) => this.fullKey(keys[i] as string)));
+      // One missing key joins the lookups of the same tick (other gets, loads' misses): one MGET for all.
+      const stored =
+        missing.length === 1
+          ? [await shared.get(this.name, this.fullKey(keys[missing[0]!] as string))]
+          : await shared.getMany(this.name, missing.map((i) => this.fullKey(keys[i] as string)));
       const fill = epoch === this.#invalidations;
       missing.forEach((i, n) => {
         const key = keys[i] as string;

@@ -226,6 +226,19 @@ describe('L2 lookups coalesced per tick', () => {
     expect(batchFn).toHaveBeenCalledTimes(1);
     expect(batchFn).toHaveBeenCalledWith(['1', '3']);
   });
+
+  it('sends concurrent get() calls made in one tick to the L2 in one call, with the loads\' misses', async () => {
+    const { caches, stores } = processes(2);
+    const [a, b] = caches as [Cache, Cache];
+    await a.scope<string>('users').setMany([['1', 'one'], ['2', 'two']]);
+    const users = b.scope<string>('users');
+    const reads = (stores[1] as CountingStore).reads.length;
+    const values = Promise.all([users.get('1'), users.get('2'), users.get('3'), users.getOrSet('4', async () => 'four')]);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await values).toEqual(['one', 'two', undefined, 'four']);
+    expect((stores[1] as CountingStore).reads.slice(reads)).toEqual([['1', '2', '3', '4']]);
+    expect(users.stats()).toMatchObject({ l2Hits: 2 });
+  });
 });
 
 describe('backplane', () => {
