@@ -4,11 +4,6 @@
  * @internal
  */
 export class CacheEntry<V = unknown> {
-  /** After a fail-safe activation the stale value is served, without asking the factory, until then. */
-  throttledUntil = 0;
-  /** The promise a hit answers with, made on the first hit and shared by the next ones (no allocation). */
-  resolved: Promise<V> | undefined = undefined;
-
   constructor(
     readonly value: V,
     readonly freshUntil: number,

@@ -123,6 +123,11 @@ export class CacheScope<V = unknown> {
   readonly #l1: BoundedLru<CacheEntry>;
   readonly #flights = new Map<string, Flight<unknown>>();
   readonly #tagIndex = new Map<string, Set<string>>();
+  /**
+   * Entries served by fail-safe after a failure: until when the stale value is served without asking the
+   * factory again (`failSafeThrottle`). Rare, so kept here rather than in a field of every entry.
+   */
+  readonly #throttled = new WeakMap<CacheEntry, number>();
 
   #hits = 0;
   #misses = 0;
@@ -211,9 +216,10 @@ export class CacheScope<V = unknown> {
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
-          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
+          return Promise.resolve(entry.value as V);
         }
-        if (now < entry.throttledUntil) {
+        const throttledUntil = this.#throttled.get(entry);
+        if (throttledUntil !== undefined && now < throttledUntil) {
           this.#staleHits++;
           this.#misses++;
           if (this.#listening()) {
@@ -717,7 +723,7 @@ export class CacheScope<V = unknown> {
     }
     const entry = this.#l1.peek(key);
     if (entry !== undefined && now >= entry.freshUntil && now < entry.staleUntil) {
-      entry.throttledUntil = Math.min(now + policy.failSafeThrottle, entry.staleUntil);
+      this.#throttled.set(entry, Math.min(now + policy.failSafeThrottle, entry.staleUntil));
     }
   }
 
@@ -755,7 +761,7 @@ export class CacheScope<V = unknown> {
       // This process had nothing in L1, but the L2 still holds a value inside its fail-safe window.
       this.#failed(key, policy, error, now, false);
       const entry = this.#fromStored(stale, policy);
-      entry.throttledUntil = Math.min(now + policy.failSafeThrottle, stale.staleUntil);
+      this.#throttled.set(entry, Math.min(now + policy.failSafeThrottle, stale.staleUntil));
       this.#write(key, entry);
       this.#staleHits++;
       if (this.#listening()) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, full, now, 'error', error));
@@ -810,7 +816,9 @@ export class CacheScope<V = unknown> {
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY && stored.freshUntil !== Number.POSITIVE_INFINITY
         ? stored.freshUntil - ttl * (1 - policy.refreshAhead)
         : Number.POSITIVE_INFINITY;
-    return new CacheEntry(stored.value, stored.freshUntil, stored.staleUntil, refreshAt, stored.tags);
+    // Equal times share one number (an entry's time fields are boxed doubles: 16 bytes each).
+    const staleUntil = stored.staleUntil === stored.freshUntil ? stored.freshUntil : stored.staleUntil;
+    return new CacheEntry(stored.value, stored.freshUntil, staleUntil, refreshAt, stored.tags);
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
@@ -882,7 +890,8 @@ export class CacheScope<V = unknown> {
       ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.random() * policy.jitter : 0);
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
-    return new CacheEntry(value, freshUntil, freshUntil + policy.failSafe, refreshAt, tags);
+    // Without fail-safe both times are one number: sharing it saves a 16-byte box per entry.
+    return new CacheEntry(value, freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
   }
 
   #write(key: string, entry: CacheEntry): void {
