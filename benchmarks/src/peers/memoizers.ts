@@ -6,7 +6,7 @@ import { createCache as createDedupeCache } from 'async-cache-dedupe';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { createCache as createCacheManager } from 'cache-manager';
-import { Cacheable, CacheableMemory } from 'cacheable';
+import { Cacheable, CacheableMemory, KeyvCacheableMemory } from 'cacheable';
 import { LRUCache } from 'lru-cache';
 import pMemoize from 'p-memoize';
 import QuickLRU from 'quick-lru';
@@ -28,6 +28,11 @@ export interface Memoizer<V> {
   /** Options set away from the library's defaults, and why. */
   readonly note?: string;
   readonly call: Memoized<V>;
+  /**
+   * How many distinct keys the library holds now, where its store can be read (for scenarios that report
+   * effective size). quick-lru is counted by iterating, because its `.size` is capped at `maxSize`.
+   */
+  readonly entries?: () => number;
   /** Releases timers and stores (some libraries keep an interval). */
   readonly close?: () => Promise<void> | void;
 }
@@ -60,17 +65,21 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
 
   // Ours, as the issue's hot-hit scenario wraps it: every layer on, the cache answering first.
   const toolkitCache = new Cache({ maxSize, ttl: ttlMs });
+  const oursResilient = resilient({ cache: { maxSize, ttl: ttlMs }, retry: { maxAttempts: 3 }, circuitBreaker: {}, timeout: '1s' })(load);
   list.push({
     name: PEER.oursResilient,
     ours: true,
-    call: resilient({ cache: { maxSize, ttl: ttlMs }, retry: { maxAttempts: 3 }, circuitBreaker: {}, timeout: '1s' })(load),
+    call: oursResilient,
+    entries: () => oursResilient.cache?.scope.stats().size ?? NaN,
   });
-  list.push({ name: PEER.oursCached, ours: true, call: toolkitCache.cached(load) });
+  const oursCached = toolkitCache.cached(load);
+  list.push({ name: PEER.oursCached, ours: true, call: oursCached, entries: () => oursCached.scope.stats().size });
 
   // Baselines: an unbounded Map, no TTL, no single-flight.
   const json = new Map<string, V>();
   list.push({
     name: PEER.mapJson,
+    entries: () => json.size,
     call: async (id) => {
       const key = JSON.stringify([id]);
       const hit = json.get(key);
@@ -83,6 +92,7 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
   const prefixed = new Map<string, V>();
   list.push({
     name: PEER.mapPrefix,
+    entries: () => prefixed.size,
     call: async (id) => {
       const key = 'u:' + id;
       const hit = prefixed.get(key);
@@ -97,6 +107,7 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
   const lru = new LRUCache<number, V>({ max: maxSize, ttl: ttlMs });
   list.push({
     name: PEER.lruGetSet,
+    entries: () => lru.size,
     call: async (id) => {
       const hit = lru.get(id);
       if (hit !== undefined) return hit;
@@ -106,12 +117,13 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
     },
   });
   const fetching = new LRUCache<number, V>({ max: maxSize, ttl: ttlMs, fetchMethod: (id) => load(id) });
-  list.push({ name: PEER.lruFetch, call: (id) => fetching.fetch(id) as Promise<V> });
+  list.push({ name: PEER.lruFetch, call: (id) => fetching.fetch(id) as Promise<V>, entries: () => fetching.size });
 
   const quick = new QuickLRU<number, V>({ maxSize, maxAge: ttlMs });
   list.push({
     name: PEER.quickLru,
     note: 'quick-lru holds up to 2 × maxSize entries (two generations)',
+    entries: () => countKeys(quick),
     call: async (id) => {
       const hit = quick.get(id);
       if (hit !== undefined) return hit;
@@ -122,10 +134,12 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
   });
 
   // p-memoize: bounded with quick-lru, as its README recommends for a cache that must not grow forever.
+  const pMemoizeCache = new QuickLRU<number, Awaited<V>>({ maxSize, maxAge: ttlMs });
   list.push({
     name: PEER.pMemoize,
     note: 'cache: a quick-lru of maxSize with maxAge (the README\'s way to bound it); the default is an unbounded Map',
-    call: pMemoize(load, { cache: new QuickLRU<number, Awaited<V>>({ maxSize, maxAge: ttlMs }) }),
+    call: pMemoize(load, { cache: pMemoizeCache }),
+    entries: () => countKeys(pMemoizeCache),
   });
 
   const dedupe = createDedupeCache({ ttl: Math.ceil(ttlMs / 1000), storage: { type: 'memory', options: { size: maxSize } } });
@@ -146,6 +160,7 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
     name: PEER.cachified,
     note: 'over lru-cache with the adapter from its README',
     call: (id) => cachified({ key: `user-${id}`, cache: cachifiedCache, ttl: ttlMs, getFreshValue: () => load(id) }),
+    entries: () => cachifiedLru.size,
   });
 
   const bento = new BentoCache({
@@ -164,17 +179,31 @@ export function memoizers<V extends object>(load: (id: number) => Promise<V>, op
     name: PEER.cacheableMemory,
     note: 'lruSize = maxSize; useClone: false, because its wrap stores the async function\'s promise, which the default structuredClone cannot clone',
     call: cacheableMemory.wrap(load, { ttl: ttlMs, keyPrefix: 'user' }) as Memoized<V>,
+    entries: () => cacheableMemory.size,
   });
   const cacheable = new Cacheable({ ttl: ttlMs });
-  list.push({ name: PEER.cacheable, call: cacheable.wrap(load, { ttl: ttlMs, keyPrefix: 'user' }) as Memoized<V> });
+  list.push({
+    name: PEER.cacheable,
+    call: cacheable.wrap(load, { ttl: ttlMs, keyPrefix: 'user' }) as Memoized<V>,
+    entries: () => (cacheable.primary.store instanceof KeyvCacheableMemory ? cacheable.primary.store.store.size : NaN),
+  });
 
   const manager = createCacheManager({ ttl: ttlMs });
   list.push({
     name: PEER.cacheManager,
     note: 'the default in-memory keyv store (unbounded)',
     call: (id) => manager.wrap(`user:${id}`, () => load(id), ttlMs),
+    entries: () => {
+      const store: unknown = manager.stores[0]?.store;
+      return store instanceof Map ? store.size : NaN;
+    },
     close: () => manager.disconnect().then(() => undefined),
   });
 
   return list;
+}
+
+/** The distinct keys a quick-lru holds (its iterator skips old-generation copies shadowed by new ones). */
+function countKeys(cache: QuickLRU<number, unknown>): number {
+  return [...cache.keys()].length;
 }

@@ -1,8 +1,11 @@
 import type { Scenario } from '../harness/types';
 import { distributedStampede } from './distributedStampede';
+import { evictionChurn } from './evictionChurn';
 import { hotHit } from './hotHit';
 import { backplane, l2Batch, l2Read } from './l2Redis';
 import { memory } from './memory';
+import { missPath } from './missPath';
+import { stampedeHundredKeys, stampedeOneKey } from './stampede';
 
 /** Every scenario, in the order of the issue and of results/latest.md. */
-export const scenarios: Scenario[] = [hotHit, memory, l2Read, l2Batch, backplane, distributedStampede];
+export const scenarios: Scenario[] = [hotHit, missPath, evictionChurn, stampedeOneKey, stampedeHundredKeys, memory, l2Read, l2Batch, backplane, distributedStampede];

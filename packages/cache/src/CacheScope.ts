@@ -216,7 +216,7 @@ export class CacheScope<V = unknown> {
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
-          return Promise.resolve(entry.value as V);
+          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         const throttledUntil = this.#throttled.get(entry);
         if (throttledUntil !== undefined && now < throttledUntil) {
@@ -227,7 +227,7 @@ export class CacheScope<V = unknown> {
             this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
             this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
           }
-          return Promise.resolve(entry.value as V);
+          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         if (now < entry.staleUntil) stale = entry;
         else this.#drop(key, entry);
