@@ -1,6 +1,6 @@
 import { CacheScope, EventBus, describeValue as describe, uncached } from '@toolkit/cache';
 import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
-import { attemptStorage, callStorage, neverAborted } from './context';
+import { attemptContext, attemptStorage, callStorage, neverAborted } from './context';
 import type { CallState } from './context';
 import { isRateLimitedError } from './errors/RateLimitedError';
 import { EventType, resilienceEvent } from './events/ResilienceEvents';
@@ -9,6 +9,7 @@ import { checkMatchers, matchesAny } from './matchers';
 import type { ErrorMatcher, FallbackOptions, ResilientOptions } from './options/ResilientOptions';
 import { Bulkhead } from './policies/Bulkhead';
 import type { CircuitBreaker } from './policies/CircuitBreaker';
+import type { LazyAbort } from './policies/LazyAbort';
 import { abortError, isAbort, Passthrough } from './policies/Passthrough';
 import { RateLimiterPolicy } from './policies/RateLimiterPolicy';
 import { Retry } from './policies/Retry';
@@ -246,10 +247,11 @@ export class Pipeline {
     const ignoreOn = this.#ignoreOn;
     const name = call.functionName;
 
-    const invoke = (signal: AbortSignal): Promise<V> => {
-      if (signal.aborted) return Promise.reject(abortError(signal));
+    // Under a timeout, `from` is the attempt's LazyAbort: its signal is only made if fn reads it.
+    const invoke = (from: AbortSignal | LazyAbort): Promise<V> => {
+      if (from.aborted) return Promise.reject(abortError(from));
       const attempt = ++call.attempts;
-      return attemptStorage.run({ signal, attempt, functionName: name }, () => Promise.resolve().then(() => fn.apply(thisArg, args)));
+      return attemptStorage.run(attemptContext(from, attempt, name), () => Promise.resolve().then(() => fn.apply(thisArg, args)));
     };
     // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
     const passIgnored = (error: unknown): never => {
@@ -275,8 +277,9 @@ export class Pipeline {
     const bounded = (): Promise<V> =>
       callTimeout === undefined
         ? retried(call.signal)
-        : callTimeout.execute(retried, call.signal, {
+        : callTimeout.execute((attempt) => retried(attempt.signal), call.signal, {
             functionName: name,
+            abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
             onTimeout: () =>
               call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: callTimeout.ms })),
           });

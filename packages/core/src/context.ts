@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ResilienceEvent } from './events/ResilienceEvents';
+import { LazyAbort } from './policies/LazyAbort';
+import { LazySignalContext } from './policies/LazySignalContext';
 
 /** What the running attempt knows about itself. */
 export interface AttemptContext {
@@ -9,6 +11,27 @@ export interface AttemptContext {
   readonly attempt: number;
   /** The wrapped function's name. */
   readonly functionName: string;
+}
+
+/** An attempt under a timeout: its `signal` is only made when read (an own getter, so spreading keeps it). */
+class LazyAttemptContext extends LazySignalContext implements AttemptContext {
+  readonly attempt: number;
+  readonly functionName: string;
+
+  constructor(abort: LazyAbort, attempt: number, functionName: string) {
+    super(abort);
+    this.attempt = attempt;
+    this.functionName = functionName;
+  }
+}
+
+/**
+ * The context of attempt number `attempt`, for `attemptStorage`. `from` is the signal the attempt runs
+ * under, or a timeout's {@link LazyAbort}, whose signal is then only made if the attempt reads it.
+ * @internal
+ */
+export function attemptContext(from: AbortSignal | LazyAbort, attempt: number, functionName: string): AttemptContext {
+  return from instanceof LazyAbort ? new LazyAttemptContext(from, attempt, functionName) : { signal: from, attempt, functionName };
 }
 
 /** One call through a pipeline, as its layers and event listeners see it. @internal */

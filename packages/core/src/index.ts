@@ -22,6 +22,7 @@ export type { CircuitStateName } from './policies/CircuitBreaker';
 export { Bulkhead } from './policies/Bulkhead';
 export { RateLimiterPolicy } from './policies/RateLimiterPolicy';
 export type { RateLimiterPolicyOptions, RateLimiterRejectEvent } from './policies/RateLimiterPolicy';
+export { AggressiveTimeout, timeoutPolicy } from './policies/AggressiveTimeout';
 export { retryAfterMs } from './policies/retryAfter';
 export { presets, httpStatus, isTransientHttpError, isClientHttpError } from './presets';
 export { ResilienceError, isResilienceError } from './errors/ResilienceError';

@@ -13,6 +13,6 @@ export function isAbort(error: unknown): boolean {
 }
 
 /** The error that reports a caller's abort: the signal's reason, or a standard AbortError. @internal */
-export function abortError(signal: AbortSignal): unknown {
+export function abortError(signal: { readonly reason?: unknown }): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }

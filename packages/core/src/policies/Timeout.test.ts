@@ -220,6 +220,85 @@ describe('timeout per attempt (the default)', () => {
   });
 });
 
+describe("the attempt's signal is made only when read", () => {
+  /** Counts the AbortControllers constructed while it is installed (they still work). */
+  function countAbortControllers() {
+    const Original = AbortController;
+    return jest.spyOn(globalThis, 'AbortController').mockImplementation(() => new Original());
+  }
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('constructs no AbortController and adds no listener for attempts that never read it, in time or timed out', async () => {
+    const { policy } = setup({ timeout: 100 });
+    const constructed = countAbortControllers();
+    const addEventListener = jest.spyOn(EventTarget.prototype, 'addEventListener');
+    const quick = policy(async (n: number) => n);
+    const slow = policy(async () => {
+      await sleep(10);
+      return new Promise<never>(() => undefined);
+    });
+    await expect(Promise.all([quick(1), quick(2), quick(3)])).resolves.toEqual([1, 2, 3]);
+    const call = track(slow());
+    await jest.advanceTimersByTimeAsync(100);
+    expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    expect(constructed).not.toHaveBeenCalled();
+    expect(addEventListener).not.toHaveBeenCalled();
+    await expectNoUnhandledRejection();
+  });
+
+  it('constructs one when the function reads attemptSignal()', async () => {
+    const { policy } = setup({ timeout: 100 });
+    const constructed = countAbortControllers();
+    const signals: Array<AbortSignal | undefined> = [];
+    await policy(async () => {
+      signals.push(attemptSignal(), currentAttempt()?.signal);
+    })();
+    expect(signals[1]).toBe(signals[0]);
+    expect(constructed).toHaveBeenCalledTimes(1);
+  });
+
+  it('read only after the timeout (from a kept currentAttempt()): already aborted, with the TimeoutError as reason', async () => {
+    const { policy } = setup({ timeout: 100 });
+    const constructed = countAbortControllers();
+    let kept: ReturnType<typeof currentAttempt>;
+    const call = track(
+      policy(async () => {
+        kept = currentAttempt();
+        return new Promise<never>(() => undefined);
+      })(),
+    );
+    await jest.advanceTimersByTimeAsync(100);
+    const error = errorOf(call.outcome);
+    expect(isTimeoutError(error)).toBe(true);
+    expect(constructed).not.toHaveBeenCalled();
+    expect(kept?.attempt).toBe(1);
+    expect(kept?.signal.aborted).toBe(true);
+    expect(kept?.signal.reason).toBe(error);
+    expect(constructed).toHaveBeenCalledTimes(1);
+    await expectNoUnhandledRejection();
+  });
+
+  it('keeps the signal in a copy of currentAttempt() ({ ...spread })', async () => {
+    const { policy } = setup({ timeout: 100 });
+    let copy: { signal?: AbortSignal; attempt?: number; functionName?: string } = {};
+    const call = track(
+      policy(async function work() {
+        copy = { ...currentAttempt() };
+        return new Promise<never>(() => undefined);
+      })(),
+    );
+    await jest.advanceTimersByTimeAsync(100);
+    expect(copy.attempt).toBe(1);
+    expect(copy.functionName).toBe('work');
+    expect(copy.signal?.aborted).toBe(true);
+    expect(copy.signal?.reason).toBe(errorOf(call.outcome));
+    await expectNoUnhandledRejection();
+  });
+});
+
 describe('timeout for the whole call (perAttempt: false)', () => {
   it('bounds all attempts and the retry sleeps between them', async () => {
     const { policy, of } = setup({
@@ -277,6 +356,35 @@ describe('timeout for the whole call (perAttempt: false)', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(signals[1]?.aborted).toBe(true);
     expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    await expectNoUnhandledRejection();
+  });
+
+  it("aborts the running attempt's signal with an AbortError: inside, the call's deadline is a cancellation, not counted", async () => {
+    const { policy, of } = setup({
+      retry: { maxAttempts: 3, delay: 10, jitter: false },
+      circuitBreaker: { failureThreshold: 1, halfOpenAfter: '1m' },
+      timeout: { after: 100, perAttempt: false },
+    });
+    // A well-behaved function: it rejects with its signal's reason when the signal aborts.
+    const signals: AbortSignal[] = [];
+    const fn = jest.fn(
+      () =>
+        new Promise<never>((_resolve, reject) => {
+          const signal = attemptSignal();
+          signals.push(signal);
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        }),
+    );
+    const wrapped = policy(fn);
+    const call = track(wrapped());
+    await jest.advanceTimersByTimeAsync(100);
+    expect(isTimeoutError(errorOf(call.outcome))).toBe(true);
+    expect((signals[0]?.reason as DOMException).name).toBe('AbortError');
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(wrapped.circuitBreaker?.state).toBe('closed');
+    expect(of('RETRY')).toHaveLength(0);
+    expect(of('RETRY_EXHAUSTED')).toHaveLength(0);
     await expectNoUnhandledRejection();
   });
 });

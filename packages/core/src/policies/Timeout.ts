@@ -1,41 +1,164 @@
-import { TaskCancelledError, TimeoutStrategy, timeout } from 'cockatiel';
-import type { TimeoutPolicy } from 'cockatiel';
 import { toMs } from '@toolkit/cache';
 import type { Duration } from '@toolkit/cache';
+import { neverAborted } from '../context';
 import { TimeoutError } from '../errors/TimeoutError';
+import { DeadlineQueue } from './DeadlineQueue';
+import type { Deadline } from './DeadlineQueue';
+import { LazyAbort } from './LazyAbort';
 import { abortError } from './Passthrough';
 
+/** What a {@link Timeout} reports, and how. @internal */
+export interface TimeoutContext {
+  /** For the `TimeoutError`'s message and field. */
+  readonly functionName?: string | undefined;
+  /** The attempt number, for the `TimeoutError` of a per-attempt timeout. */
+  readonly attempt?: number | undefined;
+  /** Called once when the attempt times out (not when the caller aborts), after the signal aborted. */
+  readonly onTimeout: () => void;
+  /**
+   * What the attempt's signal aborts with at the deadline: the `TimeoutError` the caller gets
+   * (`'timeout'`), or a `DOMException` named `AbortError` (`'abort'`), which the pipeline's layers
+   * inside a whole-call timeout take as a cancellation: not retried, not counted by the breaker.
+   * @default 'timeout'
+   */
+  readonly abortReason?: 'timeout' | 'abort';
+}
+
 /**
- * A timeout on cockatiel's `TimeoutPolicy` (aggressive: the caller stops waiting at once, and the
- * attempt's signal aborts so the function can stop its work). Reports our `TimeoutError`, and a caller's
- * abort as the caller's abort reason.
+ * An aggressive timeout of our own, cheaper than cockatiel's `TimeoutPolicy` (no `AbortController`,
+ * listener or timer of its own per call):
+ *
+ * - the attempt's signal is a {@link LazyAbort}: made only when someone reads it;
+ * - the deadlines of all pending attempts share one timer (a {@link DeadlineQueue}); an attempt that
+ *   ends in time is unlinked in O(1), nothing is cleared;
+ * - the caller's signal is only listened to when it can abort (not the pipeline's `neverAborted`).
+ *
+ * At the deadline the caller's promise rejects at once with a {@link TimeoutError}, the attempt's
+ * signal aborts with that same error as its reason (unless `abortReason: 'abort'`), and the attempt's
+ * late outcome is ignored. When the caller's signal aborts first, the promise rejects at once with the
+ * caller's reason and the attempt's signal aborts with it. An attempt that returns in time keeps its
+ * signal un-aborted (a returned value may still use it: a `fetch` response whose body is read later).
  * @internal
  */
 export class Timeout {
   readonly ms: number;
-  readonly #policy: TimeoutPolicy;
+  readonly #queue: DeadlineQueue<Deadline>;
 
+  /**
+   * @param after the time an attempt may take
+   * @param option the option's name for error messages (`timeout.after`)
+   * @throws TypeError / RangeError naming `option` when `after` is not a duration a timer can hold
+   */
   constructor(after: Duration, option: string) {
     this.ms = toMs(after, option);
     if (this.ms === 0) throw new RangeError(`\`${option}\` must be greater than 0`);
     // Node fires a timer of more than 2^31 - 1 ms (Infinity included) after 1 ms instead.
     if (this.ms > 2 ** 31 - 1) throw new RangeError(`\`${option}\` must be at most 2147483647 ms (about 24.8 days), got ${this.ms}`);
-    // abortOnReturn: false — a returned value may still use the signal (a fetch Response whose body is read later).
-    this.#policy = timeout(this.ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+    this.#queue = new DeadlineQueue(this.ms);
   }
 
-  async execute<T>(
-    run: (signal: AbortSignal) => Promise<T>,
-    callerSignal: AbortSignal,
-    context: { functionName: string; attempt?: number; onTimeout: () => void },
-  ): Promise<T> {
-    try {
-      return await this.#policy.execute((ctx) => run(ctx.signal), callerSignal);
-    } catch (error) {
-      if (!(error instanceof TaskCancelledError)) throw error;
-      if (callerSignal.aborted) throw abortError(callerSignal);
-      context.onTimeout();
-      throw new TimeoutError({ functionName: context.functionName, timeoutMs: this.ms, attempt: context.attempt, cause: error });
+  /** The number of attempts running under this timeout now. */
+  get pending(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Runs `run` with a deadline of `ms` from now.
+   *
+   * @param run the attempt; it gets the attempt's abort, whose `signal` is only made when read
+   * @param callerSignal the caller's signal (`neverAborted` when there is none: then it costs nothing)
+   * @returns what `run` returns, if it settles first
+   * @throws a {@link TimeoutError} at the deadline; `callerSignal`'s reason when it aborts first
+   */
+  execute<T>(run: (attempt: LazyAbort) => PromiseLike<T> | T, callerSignal: AbortSignal, context: TimeoutContext): Promise<T> {
+    let caller: AbortSignal | undefined;
+    if (callerSignal !== neverAborted) {
+      if (callerSignal.aborted) return Promise.reject(abortError(callerSignal));
+      caller = callerSignal;
     }
+    return new TimedAttempt<T>(this.#queue, this.ms, caller, context).start(run);
   }
 }
+
+/**
+ * One attempt under a {@link Timeout}: its lazy abort, its place in the deadline queue, its listener on
+ * the caller's signal (`handleEvent`: no closure) and the settling of the caller's promise, in one object.
+ */
+class TimedAttempt<T> extends LazyAbort implements Deadline {
+  deadline = 0;
+  prev: Deadline | undefined = undefined;
+  next: Deadline | undefined = undefined;
+  #done = false;
+  #resolve: (value: T) => void = noop;
+  #reject: (error: unknown) => void = noop;
+  readonly #queue: DeadlineQueue<Deadline>;
+  readonly #ms: number;
+  readonly #caller: AbortSignal | undefined;
+  readonly #context: TimeoutContext;
+
+  constructor(queue: DeadlineQueue<Deadline>, ms: number, caller: AbortSignal | undefined, context: TimeoutContext) {
+    super();
+    this.#queue = queue;
+    this.#ms = ms;
+    this.#caller = caller;
+    this.#context = context;
+  }
+
+  start(run: (attempt: LazyAbort) => PromiseLike<T> | T): Promise<T> {
+    const promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#queue.add(this);
+    this.#caller?.addEventListener('abort', this);
+    let result: PromiseLike<T> | T;
+    try {
+      result = run(this);
+    } catch (error) {
+      this.#settle(false, error);
+      return promise;
+    }
+    // Also after the deadline: a late outcome is handled here, and ignored (no unhandled rejection).
+    Promise.resolve(result).then(
+      (value) => this.#settle(true, value),
+      (error: unknown) => this.#settle(false, error),
+    );
+    return promise;
+  }
+
+  /** The caller's signal aborted (an `EventListener` object: no closure per attempt). */
+  handleEvent(): void {
+    if (this.#done) return;
+    this.#end();
+    this.#queue.remove(this);
+    const reason = abortError(this.#caller as AbortSignal);
+    this.abort(reason);
+    this.#reject(reason);
+  }
+
+  /** The deadline passed (the queue has already taken this attempt out). */
+  expire(): void {
+    if (this.#done) return;
+    this.#end();
+    const { functionName, attempt } = this.#context;
+    const error = new TimeoutError({ functionName, timeoutMs: this.#ms, attempt });
+    this.abort(this.#context.abortReason === 'abort' ? undefined : error);
+    this.#reject(error);
+    this.#context.onTimeout();
+  }
+
+  #settle(ok: boolean, outcome: unknown): void {
+    if (this.#done) return;
+    this.#end();
+    this.#queue.remove(this);
+    if (ok) this.#resolve(outcome as T);
+    else this.#reject(outcome);
+  }
+
+  #end(): void {
+    this.#done = true;
+    this.#caller?.removeEventListener('abort', this);
+  }
+}
+
+function noop(): void {}
