@@ -251,7 +251,7 @@ export class Pipeline {
     const invoke = (from: AbortSignal | LazyAbort): Promise<V> => {
       if (from.aborted) return Promise.reject(abortError(from));
       const attempt = ++call.attempts;
-      return attemptStorage.run(attemptContext(from, attempt, name), () => Promise.resolve().then(() => fn.apply(thisArg, args)));
+      return attemptStorage.run(attemptContext(from, attempt, name), () => callNow(fn, thisArg, args));
     };
     // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
     const passIgnored = (error: unknown): never => {
@@ -303,6 +303,18 @@ export class Pipeline {
     } catch (error) {
       throw error instanceof Passthrough ? error.error : error;
     }
+  }
+}
+
+/**
+ * Calls `fn` at once (a load starts in the tick of the call, not after the caller's other work), with a
+ * synchronous throw as a rejection.
+ */
+function callNow<A extends unknown[], V>(fn: (...args: A) => V | PromiseLike<V>, thisArg: unknown, args: A): Promise<V> {
+  try {
+    return Promise.resolve(fn.apply(thisArg, args));
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
