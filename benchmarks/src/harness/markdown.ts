@@ -37,6 +37,14 @@ export function resultsMarkdown(run: RunInfo, results: readonly ScenarioResult[]
   }
   out.push('', '## Versions', '', '| Package | Version |', '| --- | --- |');
   for (const [name, version] of Object.entries(run.versions)) out.push(`| ${name} | ${version} |`);
+  // A note shared by several scenarios (how a library is set up) is said once, here.
+  const seen = new Map<string, number>();
+  for (const r of results) for (const n of new Set(r.notes)) seen.set(n, (seen.get(n) ?? 0) + 1);
+  const shared = new Set([...seen].filter(([, count]) => count > 1).map(([note]) => note));
+  if (shared.size > 0) {
+    out.push('', '## How each library is set up', '', 'Options away from a library\'s defaults, and why (they hold in every scenario below):', '');
+    for (const n of shared) out.push(`- ${n}`);
+  }
   for (const r of results) {
     out.push('', `## ${r.title}`, '', r.workload, '', `![${r.title}](${r.id}.svg)`, '');
     const columns = r.columns ?? [];
@@ -54,9 +62,10 @@ export function resultsMarkdown(run: RunInfo, results: readonly ScenarioResult[]
       out.push('', 'Targets:', '');
       for (const t of r.targets) out.push(`- ${t.met ? 'met' : '**missed**'}: ${t.target}: ${t.measured}`);
     }
-    if (r.notes.length > 0) {
+    const own = r.notes.filter((n) => !shared.has(n));
+    if (own.length > 0) {
       out.push('', 'Notes:', '');
-      for (const n of r.notes) out.push(`- ${n}`);
+      for (const n of own) out.push(`- ${n}`);
     }
   }
   out.push('');

@@ -1,9 +1,10 @@
 import type { ScenarioResult } from './types';
 import { formatValue } from './format';
 
-const WIDTH = 820;
-const LABEL = 250;
-const VALUE = 120;
+const PLOT = 440;
+const VALUE = 130;
+/** About the width of one character of the labels' 13 px sans-serif. */
+const CHAR = 6.9;
 const BAR = 20;
 const GAP = 8;
 const TOP = 44;
@@ -18,7 +19,9 @@ export function barChart(result: ScenarioResult): string {
   const { rows, metric } = result;
   const sorted = [...rows].sort((a, b) => (metric.higherIsBetter ? b.median - a.median : a.median - b.median));
   const top = Math.max(...sorted.map((r) => r.max), 0) || 1;
-  const plot = WIDTH - LABEL - VALUE;
+  const LABEL = Math.ceil(Math.max(...sorted.map((r) => r.name.length)) * CHAR) + 20;
+  const WIDTH = LABEL + PLOT + VALUE;
+  const plot = PLOT;
   const x = (v: number) => LABEL + (v / top) * plot;
   const height = TOP + sorted.length * (BAR + GAP) + 28;
   const lines: string[] = [
