@@ -1,5 +1,5 @@
 // 5. Memory: heap bytes per cached entry, every library holding the same 100,000 entries (maxSize
-// 200,000, so nothing is evicted; TTL 1 h; --quick: 25,000 in 50,000). Each sample is a child process
+// 200,000, so nothing is evicted; TTL 1 h; --quick: 12,500 in 25,000). Each sample is a child process
 // of its own (`node --expose-gc --import tsx memoryChild.ts`), so libraries never share a heap: it makes
 // the values first, builds the memoizer, reads heapUsed (+ ArrayBuffers) after gc, awaits one call per
 // id and reads again after gc; the values are in both readings and are not charged. Bytes per entry =
@@ -26,11 +26,11 @@ const CALIBRATION = 'calibration: nothing inserted';
 const CHILD_TIMEOUT_MS = 120_000;
 
 /**
- * Full: 100,000 entries in a maxSize of 200,000, 3 rounds. Quick: 25,000 in 50,000, 1 round. Maps and
- * other hash tables double their capacity, so 25,000 fills them exactly as much as 100,000 does (both
+ * Full: 100,000 entries in a maxSize of 200,000, 3 rounds. Quick: 12,500 in 25,000, 1 round. Maps and
+ * other hash tables double their capacity, so 12,500 fills them exactly as much as 100,000 does (both
  * 76% of a power of two) and the per-entry figures stay comparable.
  */
-const sizes = (quick: boolean) => (quick ? { count: 25_000, maxSize: 50_000, rounds: 1 } : { count: 100_000, maxSize: 200_000, rounds: 3 });
+const sizes = (quick: boolean) => (quick ? { count: 12_500, maxSize: 25_000, rounds: 1 } : { count: 100_000, maxSize: 200_000, rounds: 3 });
 
 /** Runs one child and parses its report. */
 function runChild(name: string, count: number, maxSize: number): Promise<ChildReport> {
