@@ -37,10 +37,11 @@ export function resultsMarkdown(run: RunInfo, results: readonly ScenarioResult[]
   }
   out.push('', '## Versions', '', '| Package | Version |', '| --- | --- |');
   for (const [name, version] of Object.entries(run.versions)) out.push(`| ${name} | ${version} |`);
-  // A note shared by several scenarios (how a library is set up) is said once, here.
+  // A note of three scenarios or more (how a library is set up) is said once, here; a note that two
+  // scenarios share (4a and 4b) stays with them.
   const seen = new Map<string, number>();
   for (const r of results) for (const n of new Set(r.notes)) seen.set(n, (seen.get(n) ?? 0) + 1);
-  const shared = new Set([...seen].filter(([, count]) => count > 1).map(([note]) => note));
+  const shared = new Set([...seen].filter(([, count]) => count > 2).map(([note]) => note));
   if (shared.size > 0) {
     out.push('', '## How each library is set up', '', 'Options away from a library\'s defaults, and why (they hold in every scenario below):', '');
     for (const n of shared) out.push(`- ${n}`);
