@@ -708,8 +708,9 @@ export class CacheScope<V = unknown> {
         throw error;
       },
     );
-    // A flight nobody awaits (a background refresh, a load a timeout gave up on) must not reject unhandled.
-    flight.promise.catch(ignoreRejection);
+    // Nobody awaits a background refresh: its failure must not reject unhandled. (A caller awaits every
+    // other flight, or #guard races it, which handles it.)
+    if (background) flight.promise.catch(ignoreRejection);
     this.#flights.set(key, flight);
     return flight;
   }
@@ -895,9 +896,8 @@ export class CacheScope<V = unknown> {
   }
 
   #write(key: string, entry: CacheEntry): void {
-    const previous = this.#l1.peek(key);
+    const previous = this.#l1.set(key, entry);
     if (previous !== undefined && previous.tags.length > 0) this.#unindex(key, previous.tags);
-    this.#l1.set(key, entry);
     for (const tag of entry.tags) {
       let keys = this.#tagIndex.get(tag);
       if (keys === undefined) this.#tagIndex.set(tag, (keys = new Set()));

@@ -122,6 +122,17 @@ describe('BoundedLru', () => {
     expect(store.get('a')).toBe(10);
   });
 
+  it('returns the value a set replaced, and undefined for a new key or after an eviction', () => {
+    const { store, evicted } = lru(2);
+    expect(store.set('a', 1)).toBeUndefined();
+    expect(store.set('a', 2)).toBe(1);
+    expect(store.set('b', 3)).toBeUndefined();
+    expect(store.set('c', 4)).toBeUndefined(); // evicts a: an eviction is not a replacement
+    expect(evicted).toEqual(['a']);
+    expect(store.set('a', 5)).toBeUndefined();
+    expect(store.size).toBe(2);
+  });
+
   it('peek does not change recency', () => {
     const { store, evicted } = lru(2);
     store.set('a', 1);

@@ -49,13 +49,21 @@ export class BoundedLru<V> {
     return this.#lru.peek(key);
   }
 
-  /** Writes a value into the newer generation, evicting the oldest entry when full. */
-  set(key: string, value: V): void {
-    // Deleting first keeps a single copy of the key: quick-lru would otherwise shadow an older-generation copy.
-    if (this.#lru.delete(key)) this.#size--;
-    else if (this.#size >= this.maxSize) this.#evictOldest();
-    this.#size++;
+  /**
+   * Writes a value (never `undefined`) into the newer generation, evicting the oldest entry when full.
+   * Returns the value it replaced under the same key, if any.
+   */
+  set(key: string, value: V): V | undefined {
+    const previous = this.#lru.peek(key);
+    if (previous !== undefined) {
+      // Deleting first keeps a single copy of the key: quick-lru would otherwise shadow an older-generation copy.
+      this.#lru.delete(key);
+    } else {
+      if (this.#size >= this.maxSize) this.#evictOldest();
+      this.#size++;
+    }
     this.#lru.set(key, value);
+    return previous;
   }
 
   delete(key: string): boolean {
