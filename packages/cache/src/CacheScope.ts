@@ -661,8 +661,9 @@ export class CacheScope<V = unknown> {
     const clock = this.#host.clock;
     const started = clock.now();
     this.#loads++;
-    // A forced reload supersedes a load already running: only the newest may store its result.
-    this.#discardFlight(key);
+    // A forced reload supersedes a load already running: only the newest may store its result. (Otherwise
+    // there is none: read() and refresh-ahead start a load only when no flight runs.)
+    if (force) this.#discardFlight(key);
     let result: Promise<unknown> | undefined;
     let tags = policy.tags;
     try {
