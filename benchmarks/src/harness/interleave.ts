@@ -105,3 +105,8 @@ async function calibrate(runBatch: (n: number) => Promise<number>, sampleMs: num
 export function throughputRounds(quick: boolean): ThroughputOptions {
   return quick ? { rounds: 5, warmupRounds: 1, sampleMs: 12 } : { rounds: 15, warmupRounds: 3, sampleMs: 50 };
 }
+
+/** A contender's summary as a table row (name, ours, median, min, max), without the raw samples. */
+export function rowOf(s: Summary): { name: string; ours: boolean; median: number; min: number; max: number } {
+  return { name: s.name, ours: s.ours, median: s.median, min: s.min, max: s.max };
+}

@@ -3,7 +3,7 @@
 // entries, so most calls miss and evict. Reports calls per second, the hit ratio (from counting the
 // underlying function's calls during the measured samples) and how many entries each library holds at
 // the end, which shows what its bound really is.
-import { interleave, throughputRounds } from '../harness/interleave';
+import { interleave, rowOf, throughputRounds } from '../harness/interleave';
 import type { Sampled } from '../harness/interleave';
 import type { Metric, Row, Scenario } from '../harness/types';
 import { memoizers, PEER } from '../peers/memoizers';
@@ -109,11 +109,7 @@ export const evictionChurn: Scenario = {
     const rows: Row[] = summaries.map((s) => {
       const heldCell = heldOf(s.name);
       return {
-        name: s.name,
-        ours: s.ours,
-        median: s.median,
-        min: s.min,
-        max: s.max,
+        ...rowOf(s),
         extra: {
           'hit ratio': `${hitRatio(s.name).toFixed(3)} (of ${callsOf(s.name).toLocaleString('en')} calls)`,
           'entries held': UNBOUNDED.includes(s.name) ? `${heldCell} (unbounded)` : heldCell,

@@ -1,5 +1,5 @@
 import { countAllocations } from '../harness/allocations';
-import { throughput, throughputRounds } from '../harness/interleave';
+import { rowOf, throughput, throughputRounds } from '../harness/interleave';
 import { atLeast, bound } from '../harness/targets';
 import type { Metric, Scenario } from '../harness/types';
 import { memoizers, PEER } from '../peers/memoizers';
@@ -31,7 +31,7 @@ export const hotHit: Scenario = {
       throughputRounds(quick),
     );
     for (const m of list) await m.close?.();
-    const rows = summaries.map((s) => ({ name: s.name, ours: s.ours, median: s.median, min: s.min, max: s.max }));
+    const rows = summaries.map(rowOf);
     const O = PEER.oursResilient;
     return {
       id: 'hot-hit',

@@ -21,7 +21,7 @@ import { RedisBackplane, RedisStore } from '@toolkit/cache-redis';
 import { ChildWorker, wallClock } from '../harness/childWorker';
 import type { FromWorker } from '../harness/childWorker';
 import { formatNumber } from '../harness/format';
-import { interleave } from '../harness/interleave';
+import { interleave, rowOf } from '../harness/interleave';
 import type { Sampled } from '../harness/interleave';
 import { closeQuietly, commandCalls, commandDelta, countSocketWrites, rawClient, withPrivateRedis } from '../harness/redisServer';
 import { median, percentile, summarize } from '../harness/stats';
@@ -175,7 +175,7 @@ export const l2Read: Scenario = {
           const fromRedis = served.reduce((sum, s) => sum + s.fromRedis, 0);
           const fromL1 = reads - fromRedis;
           log(`ours: ${formatNumber(reads)} reads, ${formatNumber(fromRedis)} answered from Redis, ${fromL1} from L1; factory calls ${factoryCalls}`);
-          const rows: Row[] = summaries.map((s) => ({ name: s.name, ours: s.ours, median: s.median, min: s.min, max: s.max }));
+          const rows: Row[] = summaries.map(rowOf);
           const rawBest = [READ.raw, READ.rawPipelined].reduce((a, b) => (rows.find((r) => r.name === a)!.median >= rows.find((r) => r.name === b)!.median ? a : b));
           const targets: TargetResult[] = [
             atLeast(rows, readMetric, READ.getOrSet, rawBest, 0.8, `ours (getOrSet) ≥ 0.8× raw ioredis GET + JSON.parse (the faster raw client: ${rawBest === READ.raw ? 'default options' : 'auto-pipelined'})`),
@@ -350,11 +350,7 @@ export const l2Batch: Scenario = {
           const rows: Row[] = summaries.map((s) => {
             const p = perBatch(s.name);
             return {
-              name: s.name,
-              ours: s.ours,
-              median: s.median,
-              min: s.min,
-              max: s.max,
+              ...rowOf(s),
               extra: { 'commands to Redis per batch': `${formatNumber(p.total)} (${p.kinds})`, 'socket writes per batch': formatNumber(p.writes) },
             };
           });

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { interleave } from '../harness/interleave';
+import { interleave, rowOf } from '../harness/interleave';
 import type { Sampled } from '../harness/interleave';
 import { median } from '../harness/stats';
 import { atLeast } from '../harness/targets';
@@ -131,11 +131,7 @@ export const memory: Scenario = {
       const lost = own.reduce((sum, r) => sum + r.missed, 0);
       if (lost > 0) missed.push(`${s.name}: ${lost} of ${own.length * count} calls of the second pass ran the loader (entries not kept)`);
       return {
-        name: s.name,
-        ours: s.ours,
-        median: s.median,
-        min: s.min,
-        max: s.max,
+        ...rowOf(s),
         extra: {
           'heapUsed Δ': med((r) => r.filled.heapUsed),
           'used_heap_size Δ': med((r) => r.filled.usedHeapSize),

@@ -2,7 +2,7 @@
 // before (the running iteration number), so each one misses, runs the cheap async function once and
 // stores its result, evicting the oldest entry once the bound is reached. Reported in calls per second,
 // with the bare function as a reference: the gap to it is the memoizer's price per miss.
-import { throughput, throughputRounds } from '../harness/interleave';
+import { rowOf, throughput, throughputRounds } from '../harness/interleave';
 import { atLeast } from '../harness/targets';
 import type { Metric, Scenario } from '../harness/types';
 import { memoizers, PEER } from '../peers/memoizers';
@@ -26,7 +26,7 @@ export const missPath: Scenario = {
     );
     const held = new Map(list.map((m) => [m.name, m.entries?.()]));
     for (const m of list) await m.close?.();
-    const rows = summaries.map((s) => ({ name: s.name, ours: s.ours, median: s.median, min: s.min, max: s.max }));
+    const rows = summaries.map(rowOf);
     const O = PEER.oursCached;
     const unbounded = [PEER.mapJson, PEER.mapPrefix, PEER.cacheable, PEER.cacheManager];
     return {

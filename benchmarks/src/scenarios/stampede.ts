@@ -4,7 +4,7 @@
 // (a) 1,000 callers on one key, (b) 100 keys × 100 callers, all 10,000 calls issued at once, interleaved
 // across keys. Each trial uses keys never asked before, and measures the wall time until every caller
 // has its answer; the backend calls of each trial are counted.
-import { interleave } from '../harness/interleave';
+import { interleave, rowOf } from '../harness/interleave';
 import type { Sampled } from '../harness/interleave';
 import { median } from '../harness/stats';
 import { bound } from '../harness/targets';
@@ -70,11 +70,7 @@ async function runStampede(w: Workload, quick: boolean): Promise<ScenarioResult>
     const lo = Math.min(...calls);
     const hi = Math.max(...calls);
     return {
-      name: s.name,
-      ours: s.ours,
-      median: s.median,
-      min: s.min,
-      max: s.max,
+      ...rowOf(s),
       extra: { 'backend calls': lo === hi ? `${lo}` : `${median(calls)} (${lo}–${hi})` },
     };
   });
