@@ -559,6 +559,26 @@ describe('tags', () => {
     expect(await cache.invalidateTags(['org:9'])).toBe(0);
   });
 
+  it('drops an entry tagged with its own full key, and the entries tagged like it, once each', async () => {
+    const cache = new Cache();
+    const users = cache.scope('users', { keyPrefix: 'users' });
+    const posts = cache.scope('posts', { keyPrefix: 'posts' });
+    const plain = cache.scope('plain');
+    await users.set('1', 'ada', { tags: ['users:1'] }); // its own full key, as a key template tags it
+    await users.set('1:avatar', 'png', { tags: ['users:1'] });
+    await posts.set('9', 'post', { tags: ['users:1'] });
+    await posts.set('users:1', 'not tagged'); // full key posts:users:1: neither its own tag nor tagged
+    await plain.set('users:1', 'same text, no tag'); // a scope without prefix: full key users:1, no tag
+    expect(await cache.invalidateTags(['users:1'])).toBe(3);
+    expect([await users.has('1'), await users.has('1:avatar'), await posts.has('9')]).toEqual([false, false, false]);
+    expect(await posts.get('users:1')).toBe('not tagged');
+    expect(await plain.get('users:1')).toBe('same text, no tag');
+    await users.set('1', 'ada again', { tags: ['users:1'] }); // rewritten: still found by its tag
+    await users.set('1', 'untagged now'); // and a rewrite without it is no longer found
+    expect(await cache.invalidateTags(['users:1'])).toBe(0);
+    expect(await users.get('1')).toBe('untagged now');
+  });
+
   it('accumulates tags from the cache, the scope and the write', async () => {
     const cache = new Cache({ tags: ['app'] });
     const scope = cache.scope('s', { tags: ['users'] });

@@ -590,6 +590,9 @@ export class CacheScope<V = unknown> {
     this.#invalidations++;
     let dropped = 0;
     for (const tag of tags) {
+      // The entry whose own full key is the tag (not in the index: see #write).
+      const own = this.localKey(tag);
+      if (own !== undefined && this.#l1.peek(own)?.tags.includes(tag) === true && this.removeSync(own)) dropped++;
       const keys = this.#tagIndex.get(tag);
       if (keys === undefined) continue;
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;
@@ -899,7 +902,12 @@ export class CacheScope<V = unknown> {
   #write(key: string, entry: CacheEntry): void {
     const previous = this.#l1.set(key, entry);
     if (previous !== undefined && previous.tags.length > 0) this.#unindex(key, previous.tags);
+    if (entry.tags.length === 0) return;
+    // A tag equal to the entry's own full key (what a `key` template tags by default) is not indexed:
+    // dropTags finds that entry by its key. The index would cost a Set and a map slot per entry.
+    const self = this.fullKey(key);
     for (const tag of entry.tags) {
+      if (tag === self) continue;
       let keys = this.#tagIndex.get(tag);
       if (keys === undefined) this.#tagIndex.set(tag, (keys = new Set()));
       keys.add(key);
