@@ -1,9 +1,9 @@
 import { getEventListeners } from 'node:events';
-import { attemptSignal, EventType, isTimeoutError, ResilienceRegistry } from './index';
-import type { ResilienceEvent, ResilientOptions } from './index';
+import { attemptSignal, EventType, isTimeoutError } from './index';
 import { track } from '../test/settled';
 import { watchUnhandledRejections } from '../test/unhandledRejections';
 import type { SettledOutcome } from '../test/settled';
+import { recordedPipeline as setup } from '../test/recordedPipeline';
 
 
 function errorOf(outcome: SettledOutcome<unknown>): unknown {
@@ -15,16 +15,6 @@ function errorOf(outcome: SettledOutcome<unknown>): unknown {
 /** Runs the promise jobs already queued, without moving the (fake) clock. */
 async function flushMicrotasks() {
   for (let i = 0; i < 20; i++) await Promise.resolve();
-}
-
-/** A fresh registry and pipeline per test; every event it emits is recorded. */
-function setup(options: ResilientOptions) {
-  const events: ResilienceEvent[] = [];
-  const registry = new ResilienceRegistry();
-  const policy = registry.resilient({ ...options, onEvent: (e) => events.push(e) });
-  const of = <T extends ResilienceEvent['type']>(type: T) =>
-    events.filter((e): e is Extract<ResilienceEvent, { type: T }> => e.type === type);
-  return { registry, policy, events, of };
 }
 
 /** A promise that settles after `ms` (fake) milliseconds. */

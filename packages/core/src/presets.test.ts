@@ -1,5 +1,5 @@
 import { EventType, ResilienceRegistry, httpStatus, isClientHttpError, isTransientHttpError, presets } from './index';
-import type { ResilienceEvent, ResilientOptions } from './index';
+import { recordedPipeline as setup } from '../test/recordedPipeline';
 
 /** An error as HTTP clients throw them: a status on the error itself. */
 function httpError(status: number, extra: object = {}): Error {
@@ -32,13 +32,6 @@ function flaky(...errors: unknown[]) {
     return 'ok';
   });
   return { fn, startedAt };
-}
-
-function setup(options: ResilientOptions) {
-  const registry = new ResilienceRegistry();
-  const events: ResilienceEvent[] = [];
-  const policy = registry.resilient({ ...options, onEvent: (e) => events.push(e) });
-  return { registry, policy, events };
 }
 
 beforeEach(() => {

@@ -1,24 +1,15 @@
 import { attemptSignal, currentAttempt, EventType, isResilienceError, isTimeoutError, ResilienceRegistry, TimeoutError } from '../index';
-import type { ResilienceEvent, ResilientOptions } from '../index';
+import type { ResilientOptions } from '../index';
 import { track } from '../../test/settled';
 import { watchUnhandledRejections } from '../../test/unhandledRejections';
 import type { SettledOutcome } from '../../test/settled';
+import { recordedPipeline as setup } from '../../test/recordedPipeline';
 
 
 function errorOf(outcome: SettledOutcome<unknown>): unknown {
   if (!outcome.settled) throw new Error('expected a rejection, the call is still pending');
   if (outcome.ok) throw new Error(`expected a rejection, got ${String(outcome.value)}`);
   return outcome.error;
-}
-
-/** A fresh registry and pipeline per test; every event it emits is recorded. */
-function setup(options: ResilientOptions) {
-  const events: ResilienceEvent[] = [];
-  const registry = new ResilienceRegistry();
-  const policy = registry.resilient({ ...options, onEvent: (e) => events.push(e) });
-  const of = <T extends ResilienceEvent['type']>(type: T) =>
-    events.filter((e): e is Extract<ResilienceEvent, { type: T }> => e.type === type);
-  return { policy, events, of };
 }
 
 /** A promise that settles after `ms` (fake) milliseconds. */
