@@ -585,14 +585,17 @@ export class CacheScope<V = unknown> {
     this.#l2Hits = this.#l2Errors = 0;
   }
 
-  /** @internal drops every entry carrying one of `tags`; returns how many */
+  /**
+   * @internal drops every entry carrying one of `tags`, and the entry whose full key equals one of them
+   * (tagged or not); returns how many
+   */
   dropTags(tags: readonly string[]): number {
     this.#invalidations++;
     let dropped = 0;
     for (const tag of tags) {
-      // The entry whose own full key is the tag (not in the index: see #write).
+      // The entry whose full key is the tag, however it was written (a lookup: the index holds no self-tags).
       const own = this.localKey(tag);
-      if (own !== undefined && this.#l1.peek(own)?.tags.includes(tag) === true && this.removeSync(own)) dropped++;
+      if (own !== undefined && this.removeSync(own)) dropped++;
       const keys = this.#tagIndex.get(tag);
       if (keys === undefined) continue;
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;

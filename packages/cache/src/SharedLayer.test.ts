@@ -352,6 +352,22 @@ describe('tags across instances', () => {
     expect(await inA.get('profile:2')).toBe('other');
   });
 
+  it('a tag equal to a full key drops the entry at that key written with set (no tag): in every L1 and in the L2', async () => {
+    const { caches, store } = processes(3);
+    const [a, b, c] = caches as [Cache, Cache, Cache];
+    await a.scope('items').set('item:5', 'five');
+    await a.scope('items').set('item:6', 'six');
+    expect(await b.scope('items').get('item:5')).toBe('five'); // B holds a copy in L1
+    expect(b.scope('items').keys()).toEqual(['item:5']);
+    expect(await c.invalidateTags(['item:5'])).toBe(0); // C holds nothing itself
+    await settle();
+    expect(a.scope('items').keys()).toEqual(['item:6']);
+    expect(b.scope('items').keys()).toEqual([]);
+    expect(await read(store, 'item:5')).toBeUndefined();
+    expect(await read(store, 'item:6')).toBe('six');
+    expect(await b.scope('items').get('item:5')).toBeUndefined();
+  });
+
   it('an instance that never held the entry still invalidates it for everyone (the L2 holds the tag)', async () => {
     const { caches, store } = processes(3);
     const [a, b, c] = caches as [Cache, Cache, Cache];

@@ -41,7 +41,10 @@ export interface CacheStore {
   deleteByPrefix(prefix: string): Promise<number>;
   /** Deletes every key matching a glob (`*`, `?`; other characters literal). */
   deleteMatching(pattern: string): Promise<number>;
-  /** Makes every entry carrying one of `tags` read as missing, in O(1) per tag. */
+  /**
+   * Makes every entry carrying one of `tags` read as missing, in O(1) per tag, and deletes the entry whose
+   * key equals one of `tags` whatever tags it carries (a lookup of that one key, no index).
+   */
   invalidateTags(tags: readonly string[]): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;

@@ -89,7 +89,10 @@ export class MemoryStore implements CacheStore {
   }
 
   invalidateTags(tags: readonly string[]): Promise<void> {
-    for (const tag of tags) this.#tagVersions.set(tag, (this.#tagVersions.get(tag) ?? 0) + 1);
+    for (const tag of tags) {
+      this.#tagVersions.set(tag, (this.#tagVersions.get(tag) ?? 0) + 1);
+      this.#entries.delete(tag); // the entry whose key is the tag, however it was written
+    }
     return Promise.resolve();
   }
 
