@@ -364,7 +364,8 @@ export class CacheScope<V = unknown> {
 
   /**
    * Stores `value` only when `key` has no fresh value; with an L2, atomically across processes.
-   * Resolves to whether it was stored.
+   * Resolves to whether it was stored. When the L2 fails, rejects with a `CacheAtomicError` and stores
+   * nothing (unless the cache's `atomicFallback` is `'local'`: then L1 alone decides).
    */
   async setIfAbsent(key: string, value: V, options?: EntryOptions<V>): Promise<boolean> {
     checkKey(key);
@@ -383,7 +384,9 @@ export class CacheScope<V = unknown> {
   /**
    * Adds `by` to the number stored at `key` (an absent key counts as 0) and resolves to the new value;
    * with an L2, atomically across processes. An existing entry keeps its expiry; a new one gets the
-   * scope's TTL (or `options`). Rejects with a `TypeError` when the stored value is not a number.
+   * scope's TTL (or `options`). Rejects with a `TypeError` when the stored value is not a number, and
+   * with a `CacheAtomicError` when the L2 fails (unless the cache's `atomicFallback` is `'local'`: then
+   * L1 alone counts).
    */
   async incr(key: string, by = 1, options?: EntryOptions<V>): Promise<number> {
     checkKey(key);

@@ -11,6 +11,7 @@ import type { CacheEvent, CacheEventMap, CacheEventName } from './events/CacheEv
 import type { CacheOptions } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
 import { MemoryBackplaneHub, MemoryLock, MemoryStore } from './stores/MemoryStore';
+import { CacheAtomicError, isCacheAtomicError } from './errors/CacheAtomicError';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -561,14 +562,15 @@ describe('degradation', () => {
         await s.set('a', 1);
         await s.setMany([['b', 2]]);
         expect(await s.get('a')).toBe(1);
-        expect(await s.setIfAbsent('c', 3)).toBe(true);
-        expect(await s.setIfAbsent('c', 4)).toBe(false);
-        expect(await s.incr('n')).toBe(1);
-        expect(await s.incr('n', 2)).toBe(3);
+        // Atomic operations have no answer that holds across processes: they reject, and L1 is untouched.
+        await expect(s.setIfAbsent('c', 3)).rejects.toThrow(CacheAtomicError);
+        await expect(s.incr('n')).rejects.toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'incr', key: 'n' });
+        expect(s.keys().sort()).toEqual(['a', 'b', 'k']);
+        await s.set('c', 3);
         expect(await s.getDelete('a')).toBe(1);
         expect(await s.remove('b')).toBe(true);
         expect(await s.deleteByPrefix('c')).toBe(1);
-        expect(await s.deleteMatch('n')).toBe(1);
+        expect(await s.deleteMatch('n')).toBe(0);
         expect(await cache.delete('k')).toBe(true);
         expect(await cache.invalidateTags(['t'])).toBe(0);
         await s.clear();
@@ -588,6 +590,41 @@ describe('degradation', () => {
     // Every failed operation is counted, those of the cache as a whole (delete, invalidateTags, clear) too.
     expect(cache.stats().l2Errors).toBe(errors.length);
     expect(s.stats().l2Errors).toBe(errors.filter((e) => e.scope === 's').length);
+  });
+
+  it('setIfAbsent and incr on a failing store reject with a CacheAtomicError carrying the cause, and write nothing', async () => {
+    const events: CacheEvent[] = [];
+    const cache = new Cache({ store: new RefusingStore(), onEvent: (e) => events.push(e) });
+    const s = cache.scope<number>('s');
+    const refused = await s.setIfAbsent('k', 1).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(CacheAtomicError);
+    expect(isCacheAtomicError(refused)).toBe(true);
+    expect(isCacheAtomicError(new Error('E_CACHE_ATOMIC'))).toBe(false);
+    expect(refused).toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'setIfAbsent', key: 'k', scope: 's' });
+    expect((refused as Error).cause).toEqual(new Error('ECONNREFUSED'));
+    expect((refused as Error).message).toBe('`setIfAbsent` of `k` in scope `s` has no answer that holds across processes: the L2 failed (ECONNREFUSED)');
+    await expect(s.incr('n', 5)).rejects.toMatchObject({ operation: 'incr', key: 'n', cause: new Error('ECONNREFUSED') });
+    expect(s.keys()).toEqual([]);
+    // Reported like any other L2 failure.
+    expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key])).toEqual([
+      ['setIfAbsent', 'k'],
+      ['increment', 'n'],
+    ]);
+  });
+
+  it("with atomicFallback: 'local', setIfAbsent and incr answer from L1 when the store fails (and still report it)", async () => {
+    const events: CacheEvent[] = [];
+    const cache = new Cache({ store: new RefusingStore(), atomicFallback: 'local', onEvent: (e) => events.push(e) });
+    const s = cache.scope<number>('s');
+    expect(await s.setIfAbsent('c', 3)).toBe(true);
+    expect(await s.setIfAbsent('c', 4)).toBe(false);
+    expect(await s.incr('n')).toBe(1);
+    expect(await s.incr('n', 2)).toBe(3);
+    expect(ofType(events, 'CACHE_L2_ERROR').map((e) => e.operation)).toEqual(['setIfAbsent', 'increment', 'increment']);
+    expect(() => new Cache({ atomicFallback: 'memory' as never })).toThrow(new TypeError("`atomicFallback` must be 'reject' or 'local', got \"memory\""));
   });
 
   it('undecodable L2 values are misses: the factory runs, and CACHE_L2_ERROR says `decode`', async () => {

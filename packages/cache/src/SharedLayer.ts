@@ -1,3 +1,5 @@
+import { CacheAtomicError } from './errors/CacheAtomicError';
+import type { AtomicFallback } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
 
 /** Reports a failed L2, backplane or lock operation (it becomes a `CACHE_L2_ERROR` event). */
@@ -21,6 +23,8 @@ export class SharedLayer {
     /** This cache instance's id, the `source` of its backplane messages. */
     readonly source: string,
     private readonly report: SharedErrorReporter,
+    /** What `setIfAbsent` and `increment` do when the store fails: reject, or let the caller answer locally. */
+    private readonly atomicFallback: AtomicFallback = 'reject',
   ) {}
 
   /**
@@ -78,15 +82,24 @@ export class SharedLayer {
     return deleted;
   }
 
-  /** `undefined` when there is no store or it failed: the caller decides with its L1 alone. */
+  /**
+   * `undefined` when there is no store: the caller decides with its L1 alone. When the store fails, the
+   * failure is reported, then a {@link CacheAtomicError} rejects (or, with `atomicFallback: 'local'`,
+   * `undefined` lets the caller answer locally).
+   */
   async setIfAbsent(scope: string, key: string, entry: StoredEntry): Promise<boolean | undefined> {
     if (this.store === undefined) return undefined;
-    const wrote = await this.#attempt('setIfAbsent', scope, key, () => this.store!.setIfAbsent(key, entry), undefined);
-    if (wrote === true) await this.publish(scope, { type: 'keys', source: this.source, keys: [key] });
+    let wrote: boolean;
+    try {
+      wrote = await this.#track(this.store.setIfAbsent(key, entry));
+    } catch (error) {
+      return this.#atomicFailed('setIfAbsent', scope, key, error);
+    }
+    if (wrote) await this.publish(scope, { type: 'keys', source: this.source, keys: [key] });
     return wrote;
   }
 
-  /** `undefined` when there is no store or it failed; a `TypeError` (not a number there) is the caller's. */
+  /** Like {@link setIfAbsent}; a `TypeError` (not a number there) is the caller's and rejects as it is. */
   async increment(scope: string, key: string, by: number, absent: StoredEntry<number>): Promise<number | undefined> {
     if (this.store === undefined) return undefined;
     let result: number;
@@ -94,8 +107,7 @@ export class SharedLayer {
       result = await this.#track(this.store.increment(key, by, absent));
     } catch (error) {
       if (error instanceof TypeError) throw error;
-      this.report('increment', error, scope, key);
-      return undefined;
+      return this.#atomicFailed('incr', scope, key, error);
     }
     await this.publish(scope, { type: 'keys', source: this.source, keys: [key] });
     return result;
@@ -136,6 +148,12 @@ export class SharedLayer {
   /** Resolves once every write in flight has settled. */
   async drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #atomicFailed(operation: 'setIfAbsent' | 'incr', scope: string, key: string, error: unknown): undefined {
+    this.report(operation === 'incr' ? 'increment' : operation, error, scope, key);
+    if (this.atomicFallback === 'local') return undefined;
+    throw new CacheAtomicError(operation, key, scope, error);
   }
 
   async #attempt<T, F>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, fallback: F): Promise<T | F> {

@@ -120,6 +120,12 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * What `scope.setIfAbsent` and `scope.incr` do when the L2 cannot answer (see `atomicFallback`):
+ * `'reject'` with a `CacheAtomicError`, or answer from this process's `'local'` memory.
+ */
+export type AtomicFallback = 'reject' | 'local';
+
 /** Options of a {@link Cache}: its defaults for every scope, plus cache-wide settings. */
 export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'> {
   /**
@@ -151,4 +157,15 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
   backplane?: Backplane;
   /** The lock behind `distributedLock`. */
   lock?: DistributedLock;
+  /**
+   * What `scope.setIfAbsent` and `scope.incr` do when there is an L2 but it cannot give an answer that
+   * holds across processes (unreachable, circuit breaker open, timeout, a key of the wrong type):
+   * `'reject'` rejects the call with a `CacheAtomicError` (its `cause` is the store's error) and changes
+   * nothing in L1; `'local'` answers from this process's L1 as if there were no L2 — two processes may
+   * then both win `setIfAbsent`, or both count from 1. Either way the failure is reported as
+   * `CACHE_L2_ERROR`. Without an L2 these operations are local anyway.
+   * @default 'reject'
+   * @example new Cache({ store, atomicFallback: 'local' }) // a rate limiter that prefers a per-process count to an error
+   */
+  atomicFallback?: AtomicFallback;
 }
