@@ -781,14 +781,15 @@ export class CacheScope<V = unknown> {
   }
 
   /**
-   * Distributed single-flight: the lock holder produces the value; the others poll the L2 with backoff
-   * until it appears, the lock frees (a crashed holder's expires) or `lockTimeout` passes, after which
-   * they produce it themselves rather than wait forever. A lock that fails (Redis down) is skipped.
+   * Distributed single-flight: the lock holder produces the value (its lock renewed meanwhile, see
+   * SharedLayer.tryLock); the others poll the L2 with backoff and retry the lock, until the value appears
+   * or they take the lock (it freed, or a crashed holder's expired); past `lockWaitTimeout` they produce
+   * it themselves rather than wait forever. A lock that fails (Redis down) is skipped.
    */
   async #underLock(full: string, policy: Policy, produce: () => Promise<unknown>): Promise<unknown> {
     const shared = this.#host.shared as SharedLayer;
     const clock = this.#host.clock;
-    const deadline = clock.now() + policy.lockTimeout;
+    const deadline = clock.now() + policy.lockWaitTimeout;
     let release = await shared.tryLock(this.name, full, policy.lockTimeout);
     let wait = 5;
     while (release === undefined) {

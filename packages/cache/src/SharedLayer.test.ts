@@ -438,9 +438,9 @@ describe('distributed single-flight', () => {
     expect(backend.calls).toHaveLength(4);
   });
 
-  it('a crashed holder: the waiters run the factory themselves once the lock expires, within lockTimeout', async () => {
-    const { caches, lock } = processes(3, { distributedLock: true, lockTimeout: 5_000 });
-    // A process took the lock and died: it never releases it, nor writes the value.
+  it('a crashed holder: once its lock expires exactly one waiter takes it over and loads; the others take its value from the L2', async () => {
+    const { caches, lock, events } = processes(3, { distributedLock: true, lockTimeout: 5_000 });
+    // A process took the lock and died: it never renews nor releases it, nor writes the value.
     expect(await lock.tryAcquire('cold', 5_000)).toBeInstanceOf(Function);
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 10, backend.factory);
@@ -449,12 +449,15 @@ describe('distributed single-flight', () => {
     expect(backend.calls).toEqual([]);
     expect(resolvedAt).toEqual([]);
 
-    await jest.advanceTimersByTimeAsync(1 + 100);
+    await jest.advanceTimersByTimeAsync(1 + 250 + 100 + 250);
     expect(await all).toEqual(Array.from({ length: 30 }, () => 'value'));
-    expect(backend.calls.length).toBeGreaterThanOrEqual(1);
-    expect(backend.calls.length).toBeLessThanOrEqual(3); // at most once per process
-    expect(backend.calls.every((at) => at === T0 + 5_000)).toBe(true);
-    expect(Math.max(...resolvedAt)).toBe(T0 + 5_000 + 100);
+    // The lock's TTL and the waiters' bound are distinct: nobody gave up when the lock expired.
+    expect(backend.calls).toHaveLength(1);
+    expect(backend.calls[0]).toBeGreaterThanOrEqual(T0 + 5_000);
+    expect(backend.calls[0]).toBeLessThanOrEqual(T0 + 5_000 + 250);
+    expect(caches.map((c) => c.stats().l2Hits).sort()).toEqual([0, 1, 1]);
+    expect(Math.max(...resolvedAt)).toBeLessThanOrEqual((backend.calls[0] as number) + 100 + 250);
+    expect(events.flat().filter((e) => e.type === 'CACHE_L2_ERROR')).toEqual([]);
   });
 
   it('a crashed holder\'s expired lock is taken over by one process; the others pick its value up from the L2', async () => {
@@ -475,19 +478,72 @@ describe('distributed single-flight', () => {
     expect(Math.max(...resolvedAt)).toBeLessThanOrEqual(T0 + 2_500 + 5_000); // each caller's own lockTimeout
   });
 
-  it('a holder that keeps the lock longer than lockTimeout: the waiters stop waiting at lockTimeout and run the factory', async () => {
-    const { caches, lock } = processes(2, { distributedLock: true, lockTimeout: 2_000 });
-    // Another process holds the lock for a minute (a stuck holder, or one configured with a longer lock).
+  it('a holder that keeps the lock (stuck, or alive and renewing): the waiters stop at lockWaitTimeout, not at lockTimeout', async () => {
+    const { caches, lock } = processes(2, { distributedLock: true, lockTimeout: 2_000, lockWaitTimeout: 3_000 });
+    // Another process holds the lock for a minute.
     await lock.tryAcquire('cold', 60_000);
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 5, backend.factory);
 
-    await jest.advanceTimersByTimeAsync(1_999);
-    expect(backend.calls).toEqual([]);
+    await jest.advanceTimersByTimeAsync(2_999);
+    expect(backend.calls).toEqual([]); // past lockTimeout, still waiting
     await jest.advanceTimersByTimeAsync(1 + 100);
     expect(await all).toHaveLength(10);
-    expect(backend.calls).toEqual([T0 + 2_000, T0 + 2_000]); // each process, on its own, once
-    expect(Math.max(...resolvedAt)).toBe(T0 + 2_000 + 100);
+    expect(backend.calls).toEqual([T0 + 3_000, T0 + 3_000]); // each process, on its own, once
+    expect(Math.max(...resolvedAt)).toBe(T0 + 3_000 + 100);
+  });
+
+  it('the holder renews its lock while a factory 5× slower than lockTimeout runs: one factory run in all', async () => {
+    const { caches, lock, events } = processes(3, { distributedLock: true, lockTimeout: 1_000 });
+    const backend = slowBackend(5_000);
+    const { resolvedAt, all } = stampede(caches, 10, backend.factory);
+
+    await jest.advanceTimersByTimeAsync(4_500);
+    expect(backend.calls).toEqual([T0]);
+    // Still held, 4.5 lock lifetimes later: a newcomer does not get it.
+    expect(await lock.tryAcquire('cold', 1_000)).toBeUndefined();
+    expect(resolvedAt).toEqual([]);
+
+    await jest.advanceTimersByTimeAsync(500 + 250);
+    expect(await all).toEqual(Array.from({ length: 30 }, () => 'value'));
+    expect(backend.calls).toEqual([T0]);
+    // Released once loaded (not left to expire), and no renewal went wrong.
+    const next = await lock.tryAcquire('cold', 1_000);
+    expect(next).toBeInstanceOf(Function);
+    await next?.();
+    expect(events.flat().filter((e) => e.type === 'CACHE_L2_ERROR')).toEqual([]);
+    // No renewal timer is left behind.
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('a renewal that finds the lock lost, or fails, is reported as renewLock; the load completes', async () => {
+    const inner = new MemoryLock();
+    const lost: DistributedLock = {
+      tryAcquire: async (key, ttl) => {
+        const release = await inner.tryAcquire(key, ttl);
+        if (release === undefined) return undefined;
+        return Object.assign(() => release(), { renew: async () => false });
+      },
+    };
+    const refused = new Error('ETIMEDOUT');
+    const failing: DistributedLock = {
+      tryAcquire: async (key, ttl) => {
+        const release = await inner.tryAcquire(key, ttl);
+        if (release === undefined) return undefined;
+        return Object.assign(() => release(), { renew: () => Promise.reject(refused) });
+      },
+    };
+    for (const [lock, expected] of [
+      [lost, [new Error('the lock on `k` expired before its holder renewed it (another process may load it too)')]],
+      [failing, [refused, refused]],
+    ] as const) {
+      const events: CacheEvent[] = [];
+      const cache = new Cache({ store: new MemoryStore(), lock, distributedLock: true, lockTimeout: 900, onEvent: (e) => events.push(e) });
+      const call = cache.scope('s').getOrSet('k', () => sleep(700).then(() => 'value'));
+      await jest.advanceTimersByTimeAsync(700);
+      expect(await call).toBe('value');
+      expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key, e.error])).toEqual(expected.map((error) => ['renewLock', 'k', error]));
+    }
   });
 
   it('refuses distributedLock without a lock, saying what is missing', () => {

@@ -137,12 +137,55 @@ export class SharedLayer {
     await this.#attempt('publish', scope, undefined, () => this.backplane!.publish(message), undefined);
   }
 
-  /** A release function, `undefined` when someone else holds the lock, or `'unavailable'` when the lock failed. */
+  /**
+   * A release function, `undefined` when someone else holds the lock, or `'unavailable'` when the lock
+   * failed. Until it is released, the lock is renewed every `ttlMs / 3` (when the lock can be renewed), so
+   * that it lives as long as its holder: only a holder that died lets it expire.
+   */
   async tryLock(scope: string, key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined | 'unavailable'> {
     if (this.lock === undefined) return 'unavailable';
     const release = await this.#attempt('lock', scope, key, () => this.lock!.tryAcquire(key, ttlMs), 'unavailable' as const);
     if (typeof release !== 'function') return release;
-    return () => this.#attempt('unlock', scope, key, release, undefined);
+    const stopRenewing = release.renew === undefined ? undefined : this.#keepAlive(scope, key, ttlMs, release.renew);
+    return () => {
+      stopRenewing?.();
+      return this.#attempt('unlock', scope, key, release, undefined);
+    };
+  }
+
+  /**
+   * Renews a held lock every `ttlMs / 3` until the returned function is called. A failed renewal is
+   * reported (`renewLock`) and tried again at the next beat (the lock may still be ours); a lock found lost
+   * (expired, perhaps taken over) is reported and no longer renewed.
+   */
+  #keepAlive(scope: string, key: string, ttlMs: number, renew: (ttlMs: number) => Promise<boolean>): () => void {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const beat = () => {
+      timer = undefined;
+      this.#track(renew(ttlMs)).then(
+        (held) => {
+          if (stopped) return;
+          if (held) schedule();
+          else this.report('renewLock', new Error(`the lock on \`${key}\` expired before its holder renewed it (another process may load it too)`), scope, key);
+        },
+        (error: unknown) => {
+          if (stopped) return;
+          this.report('renewLock', error, scope, key);
+          schedule();
+        },
+      );
+    };
+    const schedule = () => {
+      timer = setTimeout(beat, Math.max(1, Math.floor(ttlMs / 3)));
+      // A renewal never keeps the process alive by itself: the load that holds the lock does.
+      (timer as { unref?: () => void }).unref?.();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
   }
 
   /** Resolves once every write in flight has settled. */

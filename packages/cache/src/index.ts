@@ -5,7 +5,7 @@ export type { CacheStats, WarmupResult } from './CacheScope';
 export type { CachedFunction, CachedOptions } from './cached';
 export { BatchLoader } from './BatchLoader';
 export { MemoryBackplaneHub, MemoryLock, MemoryStore, globToRegExp } from './stores/MemoryStore';
-export type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
+export type { Backplane, BackplaneMessage, CacheStore, DistributedLock, LockRelease, StoredEntry } from './stores/CacheStore';
 export type { BatchLoadFn, BatchLoaderOptions } from './BatchLoader';
 export { recache } from './invalidating';
 export type { InvalidatingFunction, InvalidatingOptions, KeySelector, Recache, RecacheMapping } from './invalidating';

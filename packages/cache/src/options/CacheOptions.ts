@@ -81,17 +81,29 @@ export interface LoadOptions<T = unknown> extends EntryOptions<T> {
   shouldCache?: ((value: T) => boolean) | null;
   /**
    * Distributed single-flight: on a miss, only the process holding the lock for the key runs the factory;
-   * the others wait for its value in the L2 (polling with backoff, up to `lockTimeout`). Needs a `lock`
-   * in the Cache options. Without it, single-flight is per process.
+   * the others wait for its value in the L2, polling with backoff and retrying the lock (not the factory)
+   * when it frees or expires, for up to `lockWaitTimeout`. Needs a `lock` in the Cache options. Without
+   * it, single-flight is per process.
    * @default false
    */
   distributedLock?: boolean;
   /**
-   * How long the distributed lock lives: a holder that crashed frees it after this long, and waiters stop
-   * waiting and run the factory themselves.
-   * @default '30s'
+   * The distributed lock's time to live. The holder renews it every third of this while its factory runs
+   * (when the lock can be renewed, as `RedisLock` and `MemoryLock` can), so a slow factory keeps it; a
+   * holder that crashed stops renewing, and its lock frees itself at most this long after, for one waiter
+   * to take over. Shorter: faster takeover after a crash; longer: fewer renewals.
+   * @default '10s'
    */
   lockTimeout?: Duration;
+  /**
+   * The longest a caller waits for another process's lock on its key (its own bound, distinct from the
+   * lock's `lockTimeout`): past it, the caller stops waiting and runs the factory itself. Keep it longer
+   * than `lockTimeout` plus a factory run, so that after a holder crashes a waiter takes the lock over
+   * before the others give up. A finite duration greater than 0 (else a `TypeError`).
+   * @default '30s'
+   * @example { distributedLock: true, lockTimeout: '5s', lockWaitTimeout: '20s' }
+   */
+  lockWaitTimeout?: Duration;
 }
 
 /** Options of a scope: everything in {@link LoadOptions}, plus what only a whole scope can have. */
