@@ -66,6 +66,8 @@ export class Cache {
   readonly #host: ScopeHost;
   /** Failed shared-layer operations that belong to no scope (cache.delete, invalidateTags, clear, subscribe). */
   #unscopedL2Errors = 0;
+  /** Stops the store's and backplane's connection-error listeners (on close). */
+  readonly #stopListening: Array<() => void> = [];
 
   constructor(options: CacheOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -111,6 +113,11 @@ export class Cache {
             atomicFallback,
           );
     this.#host = { clock, bus, onListenerError: reportError, shared };
+    // Connection failures (TLS, authentication, refused) happen outside any operation: report them as they come.
+    for (const source of [store, backplane]) {
+      const stop = source?.onConnectionError?.((error) => this.#reportShared('connection', error, undefined, undefined));
+      if (stop !== undefined) this.#stopListening.push(stop);
+    }
     if (onEvent !== undefined) bus.on('*', onEvent);
     if (this.#defaults.distributedLock && lock === undefined) {
       throw new TypeError('`distributedLock` needs a `lock` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)');
@@ -243,6 +250,7 @@ export class Cache {
     await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
     await this.#host.shared?.drain();
     await this.#host.shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
+    for (const stop of this.#stopListening.splice(0)) stop();
   }
 
   #dropLocal(fullKey: string): boolean {

@@ -48,6 +48,12 @@ export interface CacheStore {
   invalidateTags(tags: readonly string[]): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
+  /**
+   * Optional: calls `listener` with failures of the store's connection itself (refused, TLS,
+   * authentication), which happen outside any operation. The cache reports each as `CACHE_L2_ERROR` with
+   * `operation: 'connection'`. Returns a function that stops listening (the cache calls it on `close()`).
+   */
+  onConnectionError?(listener: (error: Error) => void): () => void;
 }
 
 /** What one process tells the others through a {@link Backplane}, so they drop their L1 copies. */
@@ -71,6 +77,8 @@ export interface Backplane {
   subscribe(onMessage: (message: BackplaneMessage) => void, onReconnect: () => void): Promise<void>;
   /** Stops delivering messages. */
   unsubscribe(): Promise<void>;
+  /** Optional, as {@link CacheStore.onConnectionError}: failures of the backplane's connections. */
+  onConnectionError?(listener: (error: Error) => void): () => void;
 }
 
 /**
