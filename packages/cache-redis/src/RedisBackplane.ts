@@ -243,7 +243,7 @@ export class RedisBackplane implements Backplane {
     try {
       await this.#bounded(this.subscriber.unsubscribe(this.channel));
     } catch (error) {
-      this.#onError(error);
+      this.#onError(this.#connections[1]!.redact(error));
     }
   }
 

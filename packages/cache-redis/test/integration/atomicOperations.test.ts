@@ -123,7 +123,7 @@ describe('setIfAbsent and incr when Redis cannot answer (a private redis-server 
     expect(a.store.breakerState).toBe('open');
     const started = Date.now();
     const refused = await rejection(a.scope.incr('count'));
-    expect(Date.now() - started).toBeLessThan(100);
+    expect(Date.now() - started).toBeLessThan(150); // no 200 ms timeout: refused without touching Redis
     expect(refused).toBeInstanceOf(CacheAtomicError);
     expect(refused.cause).toBeInstanceOf(BrokenCircuitError);
     expect(a.l2Errors.filter((e) => e.operation === 'increment' || e.operation === 'setIfAbsent').length).toBeGreaterThanOrEqual(4);

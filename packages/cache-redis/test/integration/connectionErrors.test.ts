@@ -135,9 +135,11 @@ describe('connection errors reach the event stream and ping() with their cause (
 
     // Operations fail too (the cache answers from the factory); their errors, reported as events, may be
     // the AUTH reply itself, which carries the AUTH command's arguments: redacted as well.
-    expect(await within(handle.cache.scope('s').getOrSet('k', async () => 'from the factory'))).toBe('from the factory');
+    expect(await within(handle.cache.scope('s').getOrSet('k', async () => 'from the factory', { distributedLock: true }))).toBe('from the factory');
     await within(handle.cache.ready);
-    expect(new Set(events.filter((e) => e.type === 'CACHE_L2_ERROR').map((e) => (e as { operation?: string }).operation))).toEqual(new Set(['connection', 'subscribe', 'get', 'set', 'publish']));
+    expect(new Set(events.filter((e) => e.type === 'CACHE_L2_ERROR').map((e) => (e as { operation?: string }).operation))).toEqual(
+      new Set(['connection', 'subscribe', 'get', 'lock', 'set', 'publish']),
+    );
 
     // Not once per reconnection attempt: once per distinct error per connection (store, publisher, subscriber).
     await sleep(1_000);
