@@ -5,6 +5,9 @@ import type { CacheScope } from './CacheScope';
 import { isCacheTimeoutError, CacheTimeoutError } from './errors/CacheTimeoutError';
 import { isCacheError } from './errors/CacheError';
 import { defer, recordEvents } from '../test/defer';
+import { watchUnhandledRejections } from '../test/unhandledRejections';
+
+const { unhandled, drain } = watchUnhandledRejections();
 
 /** Starts a slow load of `k`, runs `during` while it is in flight, then completes it with `value`. */
 async function duringLoad(scope: CacheScope<string>, during: () => Promise<unknown>, value = 'loaded'): Promise<string> {
@@ -680,6 +683,21 @@ describe('events and stats', () => {
     expect(await scope.getOrSet('k', async () => 1)).toBe(1);
     expect(await scope.getOrSet('k', async () => 2)).toBe(1);
     expect(reported).toHaveLength(2);
+  });
+
+  it('a listener whose promise rejects never breaks a call, is reported, and leaves no unhandled rejection', async () => {
+    const reported: unknown[] = [];
+    const cache = new Cache({ onListenerError: (e) => reported.push(e) });
+    const bug = new Error('async listener bug');
+    cache.on('*', async () => {
+      throw bug;
+    });
+    const scope = cache.scope<number>('s');
+    expect(await scope.getOrSet('k', async () => 1)).toBe(1);
+    expect(await scope.getOrSet('k', async () => 2)).toBe(1);
+    await drain();
+    expect(reported).toEqual([bug, bug]);
+    expect(unhandled).toEqual([]);
   });
 
   it('refuses listeners of unknown event types', () => {

@@ -38,7 +38,7 @@ export interface BreakerHealth {
 export interface ResilienceRegistryOptions {
   /** The cache that pipelines with `cache` options create their scopes in. @default a new Cache() */
   cache?: Cache;
-  /** Called when an event listener throws; the call is never affected. @default process.emitWarning */
+  /** Called when an event listener throws or its promise rejects; the call is never affected. @default process.emitWarning */
   onListenerError?: (error: unknown) => void;
 }
 

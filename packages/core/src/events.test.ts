@@ -2,6 +2,9 @@
 // throwing listener can (not) do, and cache events forwarded only while someone listens.
 import { EventType, ResilienceRegistry } from './index';
 import type { ResilienceEvent, ResilienceEventListener } from './index';
+import { watchUnhandledRejections } from '../test/unhandledRejections';
+
+const { expectNoUnhandledRejection } = watchUnhandledRejections();
 
 /** The rejection of `promise`; fails the test when it resolves. Attach it before advancing timers. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -323,6 +326,22 @@ describe('a throwing listener never changes the outcome', () => {
         expect(messages).toContain(`${where} listener threw on ${type}`);
       }
     }
+  });
+
+  it('a listener whose promise rejects is reported like a throwing one, never as an unhandled rejection', async () => {
+    const listenerErrors: unknown[] = [];
+    const registry = new ResilienceRegistry({ onListenerError: (e) => void listenerErrors.push(e) });
+    const bug = new Error('async listener bug');
+    const policy = registry.resilient({
+      cache: { ttl: '1m' },
+      onEvent: async (e) => {
+        if (e.type === EventType.CACHE_MISS) throw bug;
+      },
+    });
+    const wrapped = policy(async (id: number) => `value ${id}`);
+    await expect(wrapped(1)).resolves.toBe('value 1');
+    await expectNoUnhandledRejection();
+    expect(listenerErrors).toEqual([bug]);
   });
 
   it('the listeners after a throwing one still receive the event', async () => {

@@ -136,7 +136,7 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
   /** Receives every event of every scope. Equivalent to `cache.on('*', listener)`. */
   onEvent?: CacheEventListener;
   /**
-   * Called when an event listener throws. The call that emitted the event is never affected.
+   * Called when an event listener throws, or returns a promise that rejects. The call that emitted the event is never affected.
    * @default process.emitWarning
    */
   onListenerError?: (error: unknown) => void;
