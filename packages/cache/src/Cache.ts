@@ -9,7 +9,8 @@ import { EventBus } from './events/EventBus';
 import { createInvalidating } from './invalidating';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
 import type { CacheOptions, Clock, ScopeOptions } from './options/CacheOptions';
-import { describe } from './options/duration';
+import { describe, timerMs } from './options/duration';
+import type { Duration } from './options/duration';
 import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { Resource } from './resource';
@@ -26,6 +27,18 @@ import type { Uncached } from './uncached';
 export interface CacheStatsSnapshot extends CacheStats {
   scopes: Record<string, CacheStats>;
 }
+
+/** Options of `cache.close()`. */
+export interface CloseOptions {
+  /**
+   * The longest `close()` waits for loads in progress and L2 writes in flight before it gives up on them.
+   * Milliseconds or a duration string.
+   * @default '5s'
+   */
+  timeout?: Duration;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 const systemClock: Clock = coarseClock();
 
@@ -231,13 +244,41 @@ export class Cache {
   }
 
   /**
-   * Stops listening to the backplane after every load in progress and every L2 write in flight has
-   * settled, so nothing is lost. Closing the store's connection is its owner's (e.g. `RedisStore.close()`).
+   * Waits for every load in progress and every L2 write in flight to settle, so nothing is lost, then stops
+   * listening to the backplane. The wait is bounded by `options.timeout` whatever the factories do: loads
+   * still running then are abandoned (a late result still fills L1), and a process warning (code
+   * `TOOLKIT_CACHE_CLOSE`) says how many, per scope. Closing the store's connection is its owner's (e.g.
+   * `RedisStore.close()`).
+   *
+   * @example
+   * process.on('SIGTERM', () => void cache.close({ timeout: '2s' }).then(() => process.exit(0)));
    */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
-    await this.#host.shared?.drain();
-    await this.#host.shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`\`close\` options must be an object such as { timeout: '5s' }, got ${describe(options)}`);
+    }
+    const timeout = options.timeout === undefined ? DEFAULT_CLOSE_TIMEOUT_MS : timerMs(options.timeout, 'timeout');
+    const shared = this.#host.shared;
+    const work = (async () => {
+      await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
+      await shared?.drain();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finished = await Promise.race([
+      work.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, timeout, false))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      const running = [...this.#scopes.values()].filter((scope) => scope.pendingLoads > 0);
+      process.emitWarning(
+        `cache.close() stopped waiting after ${timeout} ms; loads still running: ${
+          running.map((scope) => `${scope.pendingLoads} in \`${scope.name}\``).join(', ') || 'none (L2 writes in flight)'
+        }`,
+        { code: 'TOOLKIT_CACHE_CLOSE' },
+      );
+    }
+    await shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
   }
 
   #dropLocal(fullKey: string): boolean {
@@ -305,7 +346,8 @@ export class Cache {
       evictions: 0,
       l2Hits: 0,
       l2Errors: this.#unscopedL2Errors,
-      scopes: {},
+      // Keyed by user-chosen names: no prototype, so a scope named `__proto__` is a scope like any other.
+      scopes: Object.create(null) as Record<string, CacheStats>,
     };
     for (const [name, scope] of this.#scopes) {
       const s = scope.stats();
@@ -336,13 +378,20 @@ export class Cache {
       throw new TypeError(`the options of scope \`${name}\` must be an object, got ${describe(options)}`);
     }
     const { maxSize, keyPrefix, onEvent, ...load } = options;
-    const policy = resolvePolicy(this.#defaults, load);
+    let policy: Policy, bound: number, prefix: string;
+    try {
+      policy = resolvePolicy(this.#defaults, load);
+      bound = resolveMaxSize(maxSize, this.#maxSize);
+      prefix = resolveKeyPrefix(keyPrefix);
+    } catch (error) {
+      throw inScope(error, name);
+    }
     if (policy.distributedLock && this.#host.shared?.lock === undefined) {
       throw new TypeError(
         `scope \`${name}\` asks for \`distributedLock\`, which needs a \`lock\` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)`,
       );
     }
-    const scope = new CacheScope<V>(this.#host, name, policy, resolveMaxSize(maxSize, this.#maxSize), resolveKeyPrefix(keyPrefix));
+    const scope = new CacheScope<V>(this.#host, name, policy, bound, prefix);
     if (onEvent !== undefined) scope.on('*', onEvent);
     this.#scopes.set(name, scope as CacheScope<unknown>);
     return scope;
@@ -354,4 +403,11 @@ export class Cache {
     while (this.#scopes.has(`${name}#${n}`)) n++;
     return `${name}#${n}`;
   }
+}
+
+/** An option error of scope `name`, its message saying which scope (the error keeps its class). */
+function inScope(error: unknown, name: string): unknown {
+  if (!(error instanceof TypeError || error instanceof RangeError)) return error;
+  const Class = error instanceof RangeError ? RangeError : TypeError;
+  return new Class(`scope \`${name}\`: ${error.message}`, { cause: error });
 }

@@ -3,13 +3,14 @@ import { CacheTimeoutError } from './errors/CacheTimeoutError';
 import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
 import { EventBus } from './events/EventBus';
-import type { Clock, EntryOptions, LoadOptions } from './options/CacheOptions';
+import type { Clock, EntryOptions, GetOrSetOptions, LoadOptions } from './options/CacheOptions';
 import { describe } from './options/duration';
 import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
 import { globToRegExp } from './stores/MemoryStore';
 import { BatchLoader } from './BatchLoader';
+import { abortReason, raceAbort } from './raceAbort';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
 import type { StoredEntry } from './stores/CacheStore';
@@ -82,6 +83,11 @@ interface Flight<V> {
   discard: boolean;
   /** Set when no caller waits for it any more (refresh-ahead, or callers that timed out). */
   background: boolean;
+  /**
+   * Set when a caller's hard timeout passed: the key no longer waits for this load (the next caller starts
+   * a fresh one); its result, if it ever comes, fills the cache only where no newer value or load is.
+   */
+  detached: boolean;
 }
 
 /** How a read invokes its loader without allocating a closure on the hit path. @internal */
@@ -174,17 +180,26 @@ export class CacheScope<V = unknown> {
    * loader once and share its result or its error (single-flight). On a loader error or timeout, a
    * stale value inside its fail-safe window is served instead.
    *
+   * A caller can stop waiting with `options.signal`; the load goes on for the others.
+   *
    * @example
    * const user = await users.getOrSet(`user:${id}`, () => db.users.find(id), { ttl: '1m' });
    */
-  getOrSet(key: string, loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>, options?: LoadOptions<V>): Promise<V> {
+  getOrSet(key: string, loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>, options?: GetOrSetOptions<V>): Promise<V> {
     try {
       checkKey(key);
       if (typeof loader !== 'function') {
         throw new TypeError(`the loader of \`getOrSet\` must be a function, got ${describe(loader)}`);
       }
-      const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
-      return this.read(key, policy, false, callLoader, loader, undefined, null);
+      if (options === undefined) return this.read(key, this.policy, false, callLoader, loader, undefined, null);
+      const { signal, ...load } = options;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError(`\`signal\` must be an AbortSignal, got ${describe(signal)}`);
+      }
+      // An already-aborted caller starts nothing.
+      if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+      const read = this.read(key, resolvePolicy(this.policy, load), false, callLoader, loader, undefined, null);
+      return signal === undefined ? read : raceAbort(read, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -455,6 +470,7 @@ export class CacheScope<V = unknown> {
   clearLocal(): void {
     this.#invalidations++;
     for (const flight of this.#flights.values()) flight.discard = true;
+    this.#flights.clear();
     this.#l1.clear();
     this.#tagIndex.clear();
   }
@@ -598,8 +614,8 @@ export class CacheScope<V = unknown> {
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;
     }
     // A load in progress whose result would carry one of these tags must not store it.
-    for (const flight of this.#flights.values()) {
-      if (flight.tags.length > 0 && flight.tags.some((tag) => tags.includes(tag))) flight.discard = true;
+    for (const [key, flight] of this.#flights) {
+      if (flight.tags.length > 0 && flight.tags.some((tag) => tags.includes(tag))) this.#discardFlight(key);
     }
     return dropped;
   }
@@ -675,7 +691,7 @@ export class CacheScope<V = unknown> {
       result = Promise.reject(error); // a tag template the call cannot fill fails the load, not the store
     }
     // The flight exists before its work starts: the shared path asks it whether it was discarded.
-    const flight: Flight<unknown> = { discard: false, background, tags, promise: STARTING };
+    const flight: Flight<unknown> = { discard: false, background, detached: false, tags, promise: STARTING };
     if (result === undefined) {
       try {
         result =
@@ -694,6 +710,10 @@ export class CacheScope<V = unknown> {
       (value) => {
         settle();
         if (value instanceof Uncached) return value.value as V;
+        // A detached load that comes back late fills the key only if nothing newer holds it.
+        if (flight.detached && !flight.discard && (this.#flights.has(key) || this.#fresh(key, false) !== undefined)) {
+          flight.discard = true;
+        }
         if (value instanceof Loaded) {
           if (!flight.discard && value.entry !== undefined) this.#write(key, value.entry);
         } else if (!flight.discard) {
@@ -876,6 +896,11 @@ export class CacheScope<V = unknown> {
         hard = setTimeout(() => {
           if (!finish()) return;
           timedOut('hard');
+          // The load has outlived its bound: the key stops waiting for it, the next caller loads afresh.
+          if (this.#flights.get(key) === flight) {
+            this.#flights.delete(key);
+            flight.detached = true;
+          }
           if (stale !== undefined) serveStale(stale, 'hard-timeout');
           else reject(new CacheTimeoutError(this.fullKey(key), this.name, policy.hardTimeout));
         }, policy.hardTimeout);
@@ -928,9 +953,15 @@ export class CacheScope<V = unknown> {
     }
   }
 
+  /**
+   * The key's running load (if any) will not store its result, and the key stops waiting for it: its
+   * callers still get its answer, the next caller starts a fresh load.
+   */
   #discardFlight(key: string): void {
     const flight = this.#flights.get(key);
-    if (flight !== undefined) flight.discard = true;
+    if (flight === undefined) return;
+    flight.discard = true;
+    this.#flights.delete(key);
   }
 
   #listening(): boolean {

@@ -1,5 +1,5 @@
 export { Cache } from './Cache';
-export type { CacheStatsSnapshot } from './Cache';
+export type { CacheStatsSnapshot, CloseOptions } from './Cache';
 export { CacheScope } from './CacheScope';
 export type { CacheStats, WarmupResult } from './CacheScope';
 export type { CachedFunction, CachedOptions } from './cached';
@@ -19,7 +19,7 @@ export { compileTemplate } from './keys/keyTemplate';
 export type { TemplateFiller } from './keys/keyTemplate';
 export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 export type { Duration, Ttl } from './options/duration';
-export type { CacheOptions, Clock, EntryOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
+export type { CacheOptions, Clock, EntryOptions, GetOrSetOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
 export { EventBus } from './events/EventBus';
 export type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';

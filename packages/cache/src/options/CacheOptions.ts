@@ -94,6 +94,18 @@ export interface LoadOptions<T = unknown> extends EntryOptions<T> {
   lockTimeout?: Duration;
 }
 
+/** Options of one `scope.getOrSet()` call: {@link LoadOptions} for this call, and the caller's signal. */
+export interface GetOrSetOptions<T = unknown> extends LoadOptions<T> {
+  /**
+   * Lets this caller stop waiting: when it aborts, the call rejects with the signal's reason (an
+   * `AbortError` by default). The load goes on for the other callers of the key and still fills the
+   * cache; only this caller leaves.
+   * @example
+   * await users.getOrSet(`user:${id}`, () => db.users.find(id), { signal: AbortSignal.timeout(1000) });
+   */
+  signal?: AbortSignal;
+}
+
 /** Options of a scope: everything in {@link LoadOptions}, plus what only a whole scope can have. */
 export interface ScopeOptions<T = unknown> extends LoadOptions<T> {
   /**
