@@ -15,6 +15,7 @@ import { RateLimiterPolicy } from './policies/RateLimiterPolicy';
 import { Retry } from './policies/Retry';
 import { Timeout } from './policies/Timeout';
 import { toMs } from '@toolkit/cache';
+import { checkLayerOptions } from './options/checkLayerOptions';
 
 /** A function wrapped by `resilient()`: the same parameters, a promise of the same result. */
 export interface ResilientFunction<A extends unknown[], R> {
@@ -84,6 +85,7 @@ export class Pipeline {
     if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
       throw new TypeError(`\`name\` must be a non-empty string, got ${describe(options.name)}`);
     }
+    checkLayerOptions(options as ResilientOptions<never, unknown>);
     this.#host = host;
     this.#options = options;
     this.name = options.name;

@@ -138,7 +138,8 @@ export class ResilienceRegistry {
 
   /** The state of every named breaker, for health checks: `{ payments: { state: 'open', lastFailure } }`. */
   health(): Record<string, BreakerHealth> {
-    const out: Record<string, BreakerHealth> = {};
+    // Keyed by user-chosen names: no prototype, so a breaker named `__proto__` is listed like any other.
+    const out = Object.create(null) as Record<string, BreakerHealth>;
     for (const [name, breaker] of this.#breakers) out[name] = { state: breaker.state, lastFailure: breaker.lastFailure };
     return out;
   }

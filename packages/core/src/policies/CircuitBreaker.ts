@@ -75,6 +75,11 @@ export class CircuitBreaker {
     positiveInteger(successThreshold, 'circuitBreaker.successThreshold');
     positiveInteger(windowSize, 'circuitBreaker.windowSize');
     if (minimumCalls !== undefined) positiveInteger(minimumCalls, 'circuitBreaker.minimumCalls');
+    if (minimumCalls !== undefined && minimumCalls > windowSize) {
+      throw new RangeError(
+        `\`circuitBreaker.minimumCalls\` (${minimumCalls}) must not exceed \`circuitBreaker.windowSize\` (${windowSize}): the window never holds more calls`,
+      );
+    }
     if (failureRateThreshold !== undefined && !(failureRateThreshold > 0 && failureRateThreshold <= 1)) {
       throw new RangeError(
         `\`circuitBreaker.failureRateThreshold\` must be a fraction in (0, 1], got ${describe(failureRateThreshold)}`,
@@ -99,7 +104,7 @@ export class CircuitBreaker {
             // at *at least* failureRateThreshold: a hair below it turns `>` into `>=`, and lets 1 through.
             threshold: failureRateThreshold * (1 - 1e-9),
             size: windowSize,
-            minimumNumberOfCalls: Math.min(minimumCalls ?? windowSize, windowSize),
+            minimumNumberOfCalls: minimumCalls ?? windowSize,
           });
     this.#freshCounts = this.#counter.state; // read before cockatiel applies an initialState to it
     // cockatiel would restore an isolation that no handle can end, so reset() could never close it:
