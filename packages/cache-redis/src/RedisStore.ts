@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { describeValue, globToRegExp } from '@toolkit/cache';
+import { compileGlob, describeValue } from '@toolkit/cache';
 import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
@@ -391,11 +391,11 @@ export class RedisStore implements CacheStore {
 
   /**
    * Deletes every entry whose key matches `pattern`: `*` any run of characters, `?` one character, `\x`
-   * the character x, every other character literal (`[` and `]` included): the rule of `globToRegExp` in
+   * the character x, every other character literal (`[` and `]` included): the rule of `compileGlob` in
    * `@toolkit/cache`, which L1 applies too. Scans like {@link deleteByPrefix}.
    */
   deleteMatching(pattern: string): Promise<number> {
-    const matcher = globToRegExp(pattern);
+    const matcher = compileGlob(pattern);
     const skip = this.#entryPrefix.length;
     return this.#track(
       this.#deleteScanned(escapeGlob(this.#entryPrefix) + globToScanPattern(pattern), (redisKey) => matcher.test(redisKey.slice(skip))),

@@ -15,7 +15,7 @@ import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, res
 import type { Policy } from './options/resolveOptions';
 import { Resource } from './resource';
 import { SharedLayer } from './SharedLayer';
-import { globToRegExp } from './stores/MemoryStore';
+import { compileGlob } from './keys/glob';
 import type { BackplaneMessage } from './stores/CacheStore';
 import { randomUUID } from 'node:crypto';
 import type { Uncached } from './uncached';
@@ -301,7 +301,7 @@ export class Cache {
         for (const scope of this.#scopes.values()) scope.dropLocalWhere((key) => key.startsWith(message.prefix));
         return;
       case 'match': {
-        const matcher = globToRegExp(message.pattern);
+        const matcher = compileGlob(message.pattern);
         for (const scope of this.#scopes.values()) scope.dropLocalWhere((key) => matcher.test(key));
         return;
       }

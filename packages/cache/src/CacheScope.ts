@@ -8,7 +8,7 @@ import { describe } from './options/duration';
 import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
-import { globToRegExp } from './stores/MemoryStore';
+import { compileGlob, escapeGlob } from './keys/glob';
 import { BatchLoader } from './BatchLoader';
 import { abortReason, raceAbort } from './raceAbort';
 import { Uncached } from './uncached';
@@ -447,7 +447,7 @@ export class CacheScope<V = unknown> {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new TypeError(`\`deleteMatch\` takes a non-empty glob pattern such as 'user:*:profile', got ${describe(pattern)}`);
     }
-    const matcher = globToRegExp(pattern);
+    const matcher = compileGlob(pattern);
     const local = this.#removeWhere((key) => matcher.test(key));
     const full = this.keyPrefix === '' ? pattern : `${escapeGlob(this.keyPrefix)}:${pattern}`;
     const removed = await this.#host.shared?.deleteMatching(this.name, full);
@@ -972,11 +972,6 @@ export class CacheScope<V = unknown> {
     if (this.#bus.active) this.#bus.emit(event);
     if (this.#host.bus.active) this.#host.bus.emit(event);
   }
-}
-
-/** Escapes glob characters so a literal (a key prefix) matches only itself. */
-function escapeGlob(literal: string): string {
-  return literal.replace(/[*?\\]/g, '\\$&');
 }
 
 function toStored(entry: CacheEntry): StoredEntry {
