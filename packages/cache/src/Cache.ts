@@ -13,6 +13,8 @@ import { describe, timerMs } from './options/duration';
 import type { Duration } from './options/duration';
 import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
+import { resolveIsolation } from './options/isolation';
+import type { Isolation } from './options/isolation';
 import { Resource } from './resource';
 import { SharedLayer } from './SharedLayer';
 import { compileGlob } from './keys/glob';
@@ -75,6 +77,7 @@ export class Cache {
 
   readonly #defaults: Policy;
   readonly #maxSize: number;
+  readonly #isolation: Isolation;
   readonly #scopes = new Map<string, CacheScope<unknown>>();
   readonly #host: ScopeHost;
   /** Failed shared-layer operations that belong to no scope (cache.delete, invalidateTags, clear, subscribe). */
@@ -86,6 +89,7 @@ export class Cache {
     }
     const {
       maxSize,
+      isolation,
       prefix = 'toolkit',
       version = 'v1',
       onEvent,
@@ -109,6 +113,7 @@ export class Cache {
     this.version = version;
     this.#defaults = resolvePolicy(DEFAULT_POLICY, load);
     this.#maxSize = resolveMaxSize(maxSize, DEFAULT_MAX_SIZE);
+    this.#isolation = resolveIsolation(isolation, 'none');
     const reportError = onListenerError ?? warnListenerError;
     this.id = randomUUID();
     const bus = new EventBus<CacheEvent>(CacheEventType, reportError);
@@ -377,12 +382,13 @@ export class Cache {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`the options of scope \`${name}\` must be an object, got ${describe(options)}`);
     }
-    const { maxSize, keyPrefix, onEvent, ...load } = options;
-    let policy: Policy, bound: number, prefix: string;
+    const { maxSize, keyPrefix, onEvent, isolation, ...load } = options;
+    let policy: Policy, bound: number, prefix: string, isolated: Isolation;
     try {
       policy = resolvePolicy(this.#defaults, load);
       bound = resolveMaxSize(maxSize, this.#maxSize);
       prefix = resolveKeyPrefix(keyPrefix);
+      isolated = resolveIsolation(isolation, this.#isolation);
     } catch (error) {
       throw inScope(error, name);
     }
@@ -391,7 +397,7 @@ export class Cache {
         `scope \`${name}\` asks for \`distributedLock\`, which needs a \`lock\` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)`,
       );
     }
-    const scope = new CacheScope<V>(this.#host, name, policy, bound, prefix);
+    const scope = new CacheScope<V>(this.#host, name, policy, bound, prefix, isolated);
     if (onEvent !== undefined) scope.on('*', onEvent);
     this.#scopes.set(name, scope as CacheScope<unknown>);
     return scope;

@@ -5,6 +5,8 @@ import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './e
 import { EventBus } from './events/EventBus';
 import type { Clock, EntryOptions, GetOrSetOptions, LoadOptions } from './options/CacheOptions';
 import { describe } from './options/duration';
+import { deepFreeze } from './options/isolation';
+import type { Isolation } from './options/isolation';
 import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
@@ -119,6 +121,8 @@ export class CacheScope<V = unknown> {
   readonly keyPrefix: string;
   /** The exact bound on the number of entries. */
   readonly maxSize: number;
+  /** What callers share when they read a value: see {@link Isolation}. */
+  readonly isolation: Isolation;
 
   /** @internal the resolved options of this scope */
   readonly policy: Policy;
@@ -149,14 +153,18 @@ export class CacheScope<V = unknown> {
    * returned but not put in L1. (Loads have the same protection per key, through `discard`.)
    */
   #invalidations = 0;
+  /** `isolation === 'clone'`: every value handed out is a copy. */
+  readonly #cloning: boolean;
 
   /** @internal use `cache.scope()` */
-  constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string) {
+  constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string, isolation: Isolation = 'none') {
     this.#host = host;
     this.name = name;
     this.policy = policy;
     this.maxSize = maxSize;
     this.keyPrefix = keyPrefix;
+    this.isolation = isolation;
+    this.#cloning = isolation === 'clone';
     this.#bus = new EventBus<CacheEvent>(CacheEventType, host.onListenerError);
     this.#l1 = new BoundedLru<CacheEntry>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
@@ -231,6 +239,7 @@ export class CacheScope<V = unknown> {
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
+          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
           return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         const throttledUntil = this.#throttled.get(entry);
@@ -242,6 +251,7 @@ export class CacheScope<V = unknown> {
             this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
             this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
           }
+          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
           return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         if (now < entry.staleUntil) stale = entry;
@@ -251,8 +261,12 @@ export class CacheScope<V = unknown> {
     this.#misses++;
     if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
     const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false, force);
-    if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise as Promise<V>;
-    return this.#guard(key, flight, stale, policy, now);
+    const answer =
+      stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY
+        ? (flight.promise as Promise<V>)
+        : this.#guard(key, flight, stale, policy, now);
+    // Callers that joined one load each get their own copy.
+    return this.#cloning ? answer.then(cloneValue) : answer;
   }
 
   /**
@@ -269,7 +283,7 @@ export class CacheScope<V = unknown> {
     checkKey(key);
     const entry = this.#fresh(key, true);
     this.#count(key, entry !== undefined);
-    return entry?.value as V | undefined;
+    return (this.#cloning && entry !== undefined ? structuredClone(entry.value) : entry?.value) as V | undefined;
   }
 
   /** Fresh values for `keys`, in order (`undefined` where there is none); L1 misses go to the L2 in one batch. */
@@ -305,7 +319,7 @@ export class CacheScope<V = unknown> {
       });
     }
     keys.forEach((key, i) => this.#count(key, found.has(i)));
-    return values;
+    return this.#cloning ? values.map(cloneValue) : values;
   }
 
   /**
@@ -843,7 +857,7 @@ export class CacheScope<V = unknown> {
         : Number.POSITIVE_INFINITY;
     // Equal times share one number (an entry's time fields are boxed doubles: 16 bytes each).
     const staleUntil = stored.staleUntil === stored.freshUntil ? stored.freshUntil : stored.staleUntil;
-    return new CacheEntry(stored.value, stored.freshUntil, staleUntil, refreshAt, stored.tags);
+    return new CacheEntry(this.#keep(stored.value), stored.freshUntil, staleUntil, refreshAt, stored.tags);
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
@@ -921,7 +935,13 @@ export class CacheScope<V = unknown> {
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
     // Without fail-safe both times are one number: sharing it saves a 16-byte box per entry.
-    return new CacheEntry(value, freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
+    return new CacheEntry(this.#keep(value), freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
+  }
+
+  /** The form in which this scope keeps a value it stores (see {@link Isolation}). */
+  #keep(value: unknown): unknown {
+    if (this.isolation === 'none') return value;
+    return this.#cloning ? structuredClone(value) : deepFreeze(value);
   }
 
   #write(key: string, entry: CacheEntry): void {
@@ -973,6 +993,8 @@ export class CacheScope<V = unknown> {
     if (this.#host.bus.active) this.#host.bus.emit(event);
   }
 }
+
+const cloneValue = <T>(value: T): T => structuredClone(value);
 
 function toStored(entry: CacheEntry): StoredEntry {
   return { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };

@@ -78,7 +78,7 @@ export function createCached<A extends unknown[], R>(
   let scope: CacheScope<R>;
   let policy: Policy;
   if (shared !== undefined) {
-    for (const option of ['maxSize', 'keyPrefix', 'onEvent'] as const) {
+    for (const option of ['maxSize', 'keyPrefix', 'onEvent', 'isolation'] as const) {
       if (scopeOptions[option] !== undefined) {
         throw new TypeError(`\`${option}\` belongs to the shared scope \`${shared.name}\`: set it where the scope is created`);
       }

@@ -21,6 +21,7 @@ export { compileTemplate } from './keys/keyTemplate';
 export type { TemplateFiller } from './keys/keyTemplate';
 export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 export type { Duration, Ttl } from './options/duration';
+export type { Isolation } from './options/isolation';
 export type { CacheOptions, Clock, EntryOptions, GetOrSetOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
 export { EventBus } from './events/EventBus';

@@ -1,4 +1,5 @@
 import type { Duration, Ttl } from './duration';
+import type { Isolation } from './isolation';
 import type { CacheEventListener } from '../events/CacheEvents';
 import type { Backplane, CacheStore, DistributedLock } from '../stores/CacheStore';
 
@@ -122,6 +123,14 @@ export interface ScopeOptions<T = unknown> extends LoadOptions<T> {
    * @default '' (none)
    */
   keyPrefix?: string;
+  /**
+   * What callers share when they read a value: `'none'` (the stored object itself), `'freeze'` (deep-frozen
+   * when stored: a mutation throws) or `'clone'` (a `structuredClone` copy for every read). See
+   * {@link Isolation} for what each costs and covers.
+   * @default 'none'
+   * @example cache.scope<Cart>('carts', { isolation: 'clone' }) // callers mutate their copy freely
+   */
+  isolation?: Isolation;
   /** Receives this scope's events (the cache's listeners receive them too). */
   onEvent?: CacheEventListener;
 }
