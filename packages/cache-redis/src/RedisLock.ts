@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { describeValue } from '@toolkit/cache';
-import type { DistributedLock } from '@toolkit/cache';
+import type { DistributedLock, LockRelease } from '@toolkit/cache';
 import { LuaScript } from './LuaScript';
 import { namespaceOf } from './namespace';
 import { RedisGuard } from './RedisGuard';
@@ -29,11 +29,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
+/** Extends the lock's expiry only if it still holds our token: a holder whose lock expired cannot extend the next holder's. */
+const RENEW = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`);
+
 /**
  * A {@link DistributedLock} on Redis, for distributed single-flight: `SET ${prefix}:${version}:l:${key}
  * <random token> NX PX ttl` takes it; the release deletes it only if it still holds that token (a Lua
  * compare-and-delete), so a holder that outlived its `ttl` cannot free the lock another process took
- * since. A crashed holder's lock frees itself after `ttl`.
+ * since. The release function's `renew(ttl)` extends the lock the same way, only if it still holds the
+ * token (a Lua compare-and-`PEXPIRE`); the cache calls it every `ttl / 3` while the factory runs, so a
+ * crashed holder's lock frees itself at most `ttl` after its last renewal.
  *
  * One Redis (or one Cluster slot) decides: this is a lock for efficiency (the factory runs once, not N
  * times), not for correctness. If Redis fails over, or the holder pauses past `ttl`, two holders can
@@ -82,16 +90,14 @@ export class RedisLock implements DistributedLock {
    * Takes the lock on `key` for `ttlMs` if it is free: resolves to a function that releases it (safe to
    * call more than once, and after expiry), or `undefined` when another holder has it.
    */
-  async tryAcquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    if (typeof ttlMs !== 'number' || !(ttlMs > 0) || !Number.isFinite(ttlMs)) {
-      throw new RangeError(`\`ttlMs\` must be a positive finite number of milliseconds, got ${describeValue(ttlMs)}`);
-    }
+  async tryAcquire(key: string, ttlMs: number): Promise<LockRelease | undefined> {
+    checkTtl(ttlMs);
     const redisKey = this.lockKey(key);
     const token = randomBytes(16).toString('hex');
     const taken = await this.#guard.run(() => this.client.set(redisKey, token, 'PX', Math.ceil(ttlMs), 'NX'));
     if (taken !== 'OK') return undefined;
     let released = false;
-    return async () => {
+    const release: LockRelease = async () => {
       if (released) return;
       released = true;
       try {
@@ -101,5 +107,17 @@ export class RedisLock implements DistributedLock {
         throw error;
       }
     };
+    release.renew = async (renewMs: number) => {
+      checkTtl(renewMs);
+      if (released) return false;
+      return (await this.#guard.run(() => RENEW.run(this.client, redisKey, [token, String(Math.ceil(renewMs))]))) === 1;
+    };
+    return release;
+  }
+}
+
+function checkTtl(ttlMs: number): void {
+  if (typeof ttlMs !== 'number' || !(ttlMs > 0) || !Number.isFinite(ttlMs)) {
+    throw new RangeError(`\`ttlMs\` must be a positive finite number of milliseconds, got ${describeValue(ttlMs)}`);
   }
 }

@@ -402,10 +402,17 @@ export class RedisStore implements CacheStore {
     );
   }
 
-  /** Makes every entry carrying one of `tags` read as missing: one `INCR` of each tag's version. */
+  /**
+   * Makes every entry carrying one of `tags` read as missing: one `INCR` of each tag's version. The entry
+   * whose key equals a tag is deleted too, however it was written (`UNLINK` of that key: a lookup, no index).
+   */
   invalidateTags(tags: readonly string[]): Promise<void> {
     return this.#run(async () => {
-      await Promise.all([...new Set(tags)].map((tag) => INVALIDATE_TAG.run(this.client, this.tagKey(tag), [])));
+      const unique = [...new Set(tags)];
+      await Promise.all([
+        ...unique.map((tag) => INVALIDATE_TAG.run(this.client, this.tagKey(tag), [])),
+        unique.length === 0 ? 0 : this.#unlink(unique.map((tag) => this.entryKey(tag))),
+      ]);
     });
   }
 

@@ -98,8 +98,12 @@ export class Cache {
       store,
       backplane,
       lock,
+      atomicFallback = 'reject',
       ...load
     } = options;
+    if (atomicFallback !== 'reject' && atomicFallback !== 'local') {
+      throw new TypeError(`\`atomicFallback\` must be 'reject' or 'local', got ${describe(atomicFallback)}`);
+    }
     for (const [name, value] of [['prefix', prefix], ['version', version]] as const) {
       if (typeof value !== 'string' || value === '') {
         throw new TypeError(`\`${name}\` must be a non-empty string, got ${describe(value)}`);
@@ -122,6 +126,7 @@ export class Cache {
         ? undefined
         : new SharedLayer(store, backplane, lock, this.id, (operation, error, scope, key) =>
             this.#reportShared(operation, error, scope, key),
+            atomicFallback,
           );
     this.#host = { clock, bus, onListenerError: reportError, shared };
     if (onEvent !== undefined) bus.on('*', onEvent);

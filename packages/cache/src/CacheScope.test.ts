@@ -737,16 +737,37 @@ describe('tags', () => {
     await users.set('1', 'ada', { tags: ['users:1'] }); // its own full key, as a key template tags it
     await users.set('1:avatar', 'png', { tags: ['users:1'] });
     await posts.set('9', 'post', { tags: ['users:1'] });
-    await posts.set('users:1', 'not tagged'); // full key posts:users:1: neither its own tag nor tagged
+    await posts.set('users:1', 'not tagged'); // full key posts:users:1: neither its own key nor tagged
     await plain.set('users:1', 'same text, no tag'); // a scope without prefix: full key users:1, no tag
-    expect(await cache.invalidateTags(['users:1'])).toBe(3);
+    expect(await cache.invalidateTags(['users:1'])).toBe(4);
     expect([await users.has('1'), await users.has('1:avatar'), await posts.has('9')]).toEqual([false, false, false]);
     expect(await posts.get('users:1')).toBe('not tagged');
-    expect(await plain.get('users:1')).toBe('same text, no tag');
-    await users.set('1', 'ada again', { tags: ['users:1'] }); // rewritten: still found by its tag
-    await users.set('1', 'untagged now'); // and a rewrite without it is no longer found
-    expect(await cache.invalidateTags(['users:1'])).toBe(0);
-    expect(await users.get('1')).toBe('untagged now');
+    expect(await plain.get('users:1')).toBeUndefined(); // its full key is the tag: dropped, untagged as it is
+    await users.set('1', 'ada again', { tags: ['users:1'] });
+    expect(await cache.invalidateTags(['users:1'])).toBe(1);
+    await users.set('1', 'untagged now'); // a rewrite without the tag is still found by its key
+    expect(await cache.invalidateTags(['users:1'])).toBe(1);
+    expect(await users.get('1')).toBeUndefined();
+    expect(await posts.get('users:1')).toBe('not tagged');
+  });
+
+  it('invalidateTags([key]) drops the entry at that full key written with scope.set, and a load of it in progress', async () => {
+    const cache = new Cache();
+    const items = cache.scope<string>('items');
+    const prefixed = cache.scope<string>('shop', { keyPrefix: 'shop' });
+    await items.set('item:5', 'five'); // no tags at all
+    await items.set('item:6', 'six');
+    await prefixed.set('5', 'shop five'); // full key shop:5
+    expect(await cache.invalidateTags(['item:5', 'shop:5'])).toBe(2);
+    expect([await items.get('item:5'), await items.get('item:6'), await prefixed.get('5')]).toEqual([undefined, 'six', undefined]);
+
+    // A load of that key running during the invalidation returns its value but does not store it.
+    const loading = defer<string>();
+    const call = items.getOrSet('item:5', () => loading.promise);
+    await cache.invalidateTags(['item:5']);
+    loading.resolve('loaded before the invalidation');
+    expect(await call).toBe('loaded before the invalidation');
+    expect(items.getSync('item:5')).toBeUndefined();
   });
 
   it('accumulates tags from the cache, the scope and the write', async () => {

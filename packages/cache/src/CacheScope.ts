@@ -393,7 +393,8 @@ export class CacheScope<V = unknown> {
 
   /**
    * Stores `value` only when `key` has no fresh value; with an L2, atomically across processes.
-   * Resolves to whether it was stored.
+   * Resolves to whether it was stored. When the L2 fails, rejects with a `CacheAtomicError` and stores
+   * nothing (unless the cache's `atomicFallback` is `'local'`: then L1 alone decides).
    */
   async setIfAbsent(key: string, value: V, options?: EntryOptions<V>): Promise<boolean> {
     checkKey(key);
@@ -412,7 +413,9 @@ export class CacheScope<V = unknown> {
   /**
    * Adds `by` to the number stored at `key` (an absent key counts as 0) and resolves to the new value;
    * with an L2, atomically across processes. An existing entry keeps its expiry; a new one gets the
-   * scope's TTL (or `options`). Rejects with a `TypeError` when the stored value is not a number.
+   * scope's TTL (or `options`). Rejects with a `TypeError` when the stored value is not a number, and
+   * with a `CacheAtomicError` when the L2 fails (unless the cache's `atomicFallback` is `'local'`: then
+   * L1 alone counts).
    */
   async incr(key: string, by = 1, options?: EntryOptions<V>): Promise<number> {
     checkKey(key);
@@ -615,14 +618,17 @@ export class CacheScope<V = unknown> {
     this.#l2Hits = this.#l2Errors = 0;
   }
 
-  /** @internal drops every entry carrying one of `tags`; returns how many */
+  /**
+   * @internal drops every entry carrying one of `tags`, and the entry whose full key equals one of them
+   * (tagged or not); returns how many
+   */
   dropTags(tags: readonly string[]): number {
     this.#invalidations++;
     let dropped = 0;
     for (const tag of tags) {
-      // The entry whose own full key is the tag (not in the index: see #write).
+      // The entry whose full key is the tag, however it was written (a lookup: the index holds no self-tags).
       const own = this.localKey(tag);
-      if (own !== undefined && this.#l1.peek(own)?.tags.includes(tag) === true && this.removeSync(own)) dropped++;
+      if (own !== undefined && this.removeSync(own)) dropped++;
       const keys = this.#tagIndex.get(tag);
       if (keys === undefined) continue;
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;
@@ -809,14 +815,15 @@ export class CacheScope<V = unknown> {
   }
 
   /**
-   * Distributed single-flight: the lock holder produces the value; the others poll the L2 with backoff
-   * until it appears, the lock frees (a crashed holder's expires) or `lockTimeout` passes, after which
-   * they produce it themselves rather than wait forever. A lock that fails (Redis down) is skipped.
+   * Distributed single-flight: the lock holder produces the value (its lock renewed meanwhile, see
+   * SharedLayer.tryLock); the others poll the L2 with backoff and retry the lock, until the value appears
+   * or they take the lock (it freed, or a crashed holder's expired); past `lockWaitTimeout` they produce
+   * it themselves rather than wait forever. A lock that fails (Redis down) is skipped.
    */
   async #underLock(full: string, policy: Policy, produce: () => Promise<unknown>): Promise<unknown> {
     const shared = this.#host.shared as SharedLayer;
     const clock = this.#host.clock;
-    const deadline = clock.now() + policy.lockTimeout;
+    const deadline = clock.now() + policy.lockWaitTimeout;
     let release = await shared.tryLock(this.name, full, policy.lockTimeout);
     let wait = 5;
     while (release === undefined) {

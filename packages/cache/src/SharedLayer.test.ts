@@ -11,6 +11,7 @@ import type { CacheEvent, CacheEventMap, CacheEventName } from './events/CacheEv
 import type { CacheOptions } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
 import { MemoryBackplaneHub, MemoryLock, MemoryStore } from './stores/MemoryStore';
+import { CacheAtomicError, isCacheAtomicError } from './errors/CacheAtomicError';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -352,6 +353,22 @@ describe('tags across instances', () => {
     expect(await inA.get('profile:2')).toBe('other');
   });
 
+  it('a tag equal to a full key drops the entry at that key written with set (no tag): in every L1 and in the L2', async () => {
+    const { caches, store } = processes(3);
+    const [a, b, c] = caches as [Cache, Cache, Cache];
+    await a.scope('items').set('item:5', 'five');
+    await a.scope('items').set('item:6', 'six');
+    expect(await b.scope('items').get('item:5')).toBe('five'); // B holds a copy in L1
+    expect(b.scope('items').keys()).toEqual(['item:5']);
+    expect(await c.invalidateTags(['item:5'])).toBe(0); // C holds nothing itself
+    await settle();
+    expect(a.scope('items').keys()).toEqual(['item:6']);
+    expect(b.scope('items').keys()).toEqual([]);
+    expect(await read(store, 'item:5')).toBeUndefined();
+    expect(await read(store, 'item:6')).toBe('six');
+    expect(await b.scope('items').get('item:5')).toBeUndefined();
+  });
+
   it('an instance that never held the entry still invalidates it for everyone (the L2 holds the tag)', async () => {
     const { caches, store } = processes(3);
     const [a, b, c] = caches as [Cache, Cache, Cache];
@@ -421,9 +438,9 @@ describe('distributed single-flight', () => {
     expect(backend.calls).toHaveLength(4);
   });
 
-  it('a crashed holder: the waiters run the factory themselves once the lock expires, within lockTimeout', async () => {
-    const { caches, lock } = processes(3, { distributedLock: true, lockTimeout: 5_000 });
-    // A process took the lock and died: it never releases it, nor writes the value.
+  it('a crashed holder: once its lock expires exactly one waiter takes it over and loads; the others take its value from the L2', async () => {
+    const { caches, lock, events } = processes(3, { distributedLock: true, lockTimeout: 5_000 });
+    // A process took the lock and died: it never renews nor releases it, nor writes the value.
     expect(await lock.tryAcquire('cold', 5_000)).toBeInstanceOf(Function);
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 10, backend.factory);
@@ -432,12 +449,15 @@ describe('distributed single-flight', () => {
     expect(backend.calls).toEqual([]);
     expect(resolvedAt).toEqual([]);
 
-    await jest.advanceTimersByTimeAsync(1 + 100);
+    await jest.advanceTimersByTimeAsync(1 + 250 + 100 + 250);
     expect(await all).toEqual(Array.from({ length: 30 }, () => 'value'));
-    expect(backend.calls.length).toBeGreaterThanOrEqual(1);
-    expect(backend.calls.length).toBeLessThanOrEqual(3); // at most once per process
-    expect(backend.calls.every((at) => at === T0 + 5_000)).toBe(true);
-    expect(Math.max(...resolvedAt)).toBe(T0 + 5_000 + 100);
+    // The lock's TTL and the waiters' bound are distinct: nobody gave up when the lock expired.
+    expect(backend.calls).toHaveLength(1);
+    expect(backend.calls[0]).toBeGreaterThanOrEqual(T0 + 5_000);
+    expect(backend.calls[0]).toBeLessThanOrEqual(T0 + 5_000 + 250);
+    expect(caches.map((c) => c.stats().l2Hits).sort()).toEqual([0, 1, 1]);
+    expect(Math.max(...resolvedAt)).toBeLessThanOrEqual((backend.calls[0] as number) + 100 + 250);
+    expect(events.flat().filter((e) => e.type === 'CACHE_L2_ERROR')).toEqual([]);
   });
 
   it('a crashed holder\'s expired lock is taken over by one process; the others pick its value up from the L2', async () => {
@@ -458,19 +478,72 @@ describe('distributed single-flight', () => {
     expect(Math.max(...resolvedAt)).toBeLessThanOrEqual(T0 + 2_500 + 5_000); // each caller's own lockTimeout
   });
 
-  it('a holder that keeps the lock longer than lockTimeout: the waiters stop waiting at lockTimeout and run the factory', async () => {
-    const { caches, lock } = processes(2, { distributedLock: true, lockTimeout: 2_000 });
-    // Another process holds the lock for a minute (a stuck holder, or one configured with a longer lock).
+  it('a holder that keeps the lock (stuck, or alive and renewing): the waiters stop at lockWaitTimeout, not at lockTimeout', async () => {
+    const { caches, lock } = processes(2, { distributedLock: true, lockTimeout: 2_000, lockWaitTimeout: 3_000 });
+    // Another process holds the lock for a minute.
     await lock.tryAcquire('cold', 60_000);
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 5, backend.factory);
 
-    await jest.advanceTimersByTimeAsync(1_999);
-    expect(backend.calls).toEqual([]);
+    await jest.advanceTimersByTimeAsync(2_999);
+    expect(backend.calls).toEqual([]); // past lockTimeout, still waiting
     await jest.advanceTimersByTimeAsync(1 + 100);
     expect(await all).toHaveLength(10);
-    expect(backend.calls).toEqual([T0 + 2_000, T0 + 2_000]); // each process, on its own, once
-    expect(Math.max(...resolvedAt)).toBe(T0 + 2_000 + 100);
+    expect(backend.calls).toEqual([T0 + 3_000, T0 + 3_000]); // each process, on its own, once
+    expect(Math.max(...resolvedAt)).toBe(T0 + 3_000 + 100);
+  });
+
+  it('the holder renews its lock while a factory 5× slower than lockTimeout runs: one factory run in all', async () => {
+    const { caches, lock, events } = processes(3, { distributedLock: true, lockTimeout: 1_000 });
+    const backend = slowBackend(5_000);
+    const { resolvedAt, all } = stampede(caches, 10, backend.factory);
+
+    await jest.advanceTimersByTimeAsync(4_500);
+    expect(backend.calls).toEqual([T0]);
+    // Still held, 4.5 lock lifetimes later: a newcomer does not get it.
+    expect(await lock.tryAcquire('cold', 1_000)).toBeUndefined();
+    expect(resolvedAt).toEqual([]);
+
+    await jest.advanceTimersByTimeAsync(500 + 250);
+    expect(await all).toEqual(Array.from({ length: 30 }, () => 'value'));
+    expect(backend.calls).toEqual([T0]);
+    // Released once loaded (not left to expire), and no renewal went wrong.
+    const next = await lock.tryAcquire('cold', 1_000);
+    expect(next).toBeInstanceOf(Function);
+    await next?.();
+    expect(events.flat().filter((e) => e.type === 'CACHE_L2_ERROR')).toEqual([]);
+    // No renewal timer is left behind.
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('a renewal that finds the lock lost, or fails, is reported as renewLock; the load completes', async () => {
+    const inner = new MemoryLock();
+    const lost: DistributedLock = {
+      tryAcquire: async (key, ttl) => {
+        const release = await inner.tryAcquire(key, ttl);
+        if (release === undefined) return undefined;
+        return Object.assign(() => release(), { renew: async () => false });
+      },
+    };
+    const refused = new Error('ETIMEDOUT');
+    const failing: DistributedLock = {
+      tryAcquire: async (key, ttl) => {
+        const release = await inner.tryAcquire(key, ttl);
+        if (release === undefined) return undefined;
+        return Object.assign(() => release(), { renew: () => Promise.reject(refused) });
+      },
+    };
+    for (const [lock, expected] of [
+      [lost, [new Error('the lock on `k` expired before its holder renewed it (another process may load it too)')]],
+      [failing, [refused, refused]],
+    ] as const) {
+      const events: CacheEvent[] = [];
+      const cache = new Cache({ store: new MemoryStore(), lock, distributedLock: true, lockTimeout: 900, onEvent: (e) => events.push(e) });
+      const call = cache.scope('s').getOrSet('k', () => sleep(700).then(() => 'value'));
+      await jest.advanceTimersByTimeAsync(700);
+      expect(await call).toBe('value');
+      expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key, e.error])).toEqual(expected.map((error) => ['renewLock', 'k', error]));
+    }
   });
 
   it('refuses distributedLock without a lock, saying what is missing', () => {
@@ -545,14 +618,15 @@ describe('degradation', () => {
         await s.set('a', 1);
         await s.setMany([['b', 2]]);
         expect(await s.get('a')).toBe(1);
-        expect(await s.setIfAbsent('c', 3)).toBe(true);
-        expect(await s.setIfAbsent('c', 4)).toBe(false);
-        expect(await s.incr('n')).toBe(1);
-        expect(await s.incr('n', 2)).toBe(3);
+        // Atomic operations have no answer that holds across processes: they reject, and L1 is untouched.
+        await expect(s.setIfAbsent('c', 3)).rejects.toThrow(CacheAtomicError);
+        await expect(s.incr('n')).rejects.toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'incr', key: 'n' });
+        expect(s.keys().sort()).toEqual(['a', 'b', 'k']);
+        await s.set('c', 3);
         expect(await s.getDelete('a')).toBe(1);
         expect(await s.remove('b')).toBe(true);
         expect(await s.deleteByPrefix('c')).toBe(1);
-        expect(await s.deleteMatch('n')).toBe(1);
+        expect(await s.deleteMatch('n')).toBe(0);
         expect(await cache.delete('k')).toBe(true);
         expect(await cache.invalidateTags(['t'])).toBe(0);
         await s.clear();
@@ -572,6 +646,41 @@ describe('degradation', () => {
     // Every failed operation is counted, those of the cache as a whole (delete, invalidateTags, clear) too.
     expect(cache.stats().l2Errors).toBe(errors.length);
     expect(s.stats().l2Errors).toBe(errors.filter((e) => e.scope === 's').length);
+  });
+
+  it('setIfAbsent and incr on a failing store reject with a CacheAtomicError carrying the cause, and write nothing', async () => {
+    const events: CacheEvent[] = [];
+    const cache = new Cache({ store: new RefusingStore(), onEvent: (e) => events.push(e) });
+    const s = cache.scope<number>('s');
+    const refused = await s.setIfAbsent('k', 1).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(CacheAtomicError);
+    expect(isCacheAtomicError(refused)).toBe(true);
+    expect(isCacheAtomicError(new Error('E_CACHE_ATOMIC'))).toBe(false);
+    expect(refused).toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'setIfAbsent', key: 'k', scope: 's' });
+    expect((refused as Error).cause).toEqual(new Error('ECONNREFUSED'));
+    expect((refused as Error).message).toBe('`setIfAbsent` of `k` in scope `s` has no answer that holds across processes: the L2 failed (ECONNREFUSED)');
+    await expect(s.incr('n', 5)).rejects.toMatchObject({ operation: 'incr', key: 'n', cause: new Error('ECONNREFUSED') });
+    expect(s.keys()).toEqual([]);
+    // Reported like any other L2 failure.
+    expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key])).toEqual([
+      ['setIfAbsent', 'k'],
+      ['increment', 'n'],
+    ]);
+  });
+
+  it("with atomicFallback: 'local', setIfAbsent and incr answer from L1 when the store fails (and still report it)", async () => {
+    const events: CacheEvent[] = [];
+    const cache = new Cache({ store: new RefusingStore(), atomicFallback: 'local', onEvent: (e) => events.push(e) });
+    const s = cache.scope<number>('s');
+    expect(await s.setIfAbsent('c', 3)).toBe(true);
+    expect(await s.setIfAbsent('c', 4)).toBe(false);
+    expect(await s.incr('n')).toBe(1);
+    expect(await s.incr('n', 2)).toBe(3);
+    expect(ofType(events, 'CACHE_L2_ERROR').map((e) => e.operation)).toEqual(['setIfAbsent', 'increment', 'increment']);
+    expect(() => new Cache({ atomicFallback: 'memory' as never })).toThrow(new TypeError("`atomicFallback` must be 'reject' or 'local', got \"memory\""));
   });
 
   it('undecodable L2 values are misses: the factory runs, and CACHE_L2_ERROR says `decode`', async () => {

@@ -1,3 +1,5 @@
+import { CacheAtomicError } from './errors/CacheAtomicError';
+import type { AtomicFallback } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
 
 /** Reports a failed L2, backplane or lock operation (it becomes a `CACHE_L2_ERROR` event). */
@@ -21,6 +23,8 @@ export class SharedLayer {
     /** This cache instance's id, the `source` of its backplane messages. */
     readonly source: string,
     private readonly report: SharedErrorReporter,
+    /** What `setIfAbsent` and `increment` do when the store fails: reject, or let the caller answer locally. */
+    private readonly atomicFallback: AtomicFallback = 'reject',
   ) {}
 
   /**
@@ -78,15 +82,24 @@ export class SharedLayer {
     return deleted;
   }
 
-  /** `undefined` when there is no store or it failed: the caller decides with its L1 alone. */
+  /**
+   * `undefined` when there is no store: the caller decides with its L1 alone. When the store fails, the
+   * failure is reported, then a {@link CacheAtomicError} rejects (or, with `atomicFallback: 'local'`,
+   * `undefined` lets the caller answer locally).
+   */
   async setIfAbsent(scope: string, key: string, entry: StoredEntry): Promise<boolean | undefined> {
     if (this.store === undefined) return undefined;
-    const wrote = await this.#attempt('setIfAbsent', scope, key, () => this.store!.setIfAbsent(key, entry), undefined);
-    if (wrote === true) await this.publish(scope, { type: 'keys', source: this.source, keys: [key] });
+    let wrote: boolean;
+    try {
+      wrote = await this.#track(this.store.setIfAbsent(key, entry));
+    } catch (error) {
+      return this.#atomicFailed('setIfAbsent', scope, key, error);
+    }
+    if (wrote) await this.publish(scope, { type: 'keys', source: this.source, keys: [key] });
     return wrote;
   }
 
-  /** `undefined` when there is no store or it failed; a `TypeError` (not a number there) is the caller's. */
+  /** Like {@link setIfAbsent}; a `TypeError` (not a number there) is the caller's and rejects as it is. */
   async increment(scope: string, key: string, by: number, absent: StoredEntry<number>): Promise<number | undefined> {
     if (this.store === undefined) return undefined;
     let result: number;
@@ -94,8 +107,7 @@ export class SharedLayer {
       result = await this.#track(this.store.increment(key, by, absent));
     } catch (error) {
       if (error instanceof TypeError) throw error;
-      this.report('increment', error, scope, key);
-      return undefined;
+      return this.#atomicFailed('incr', scope, key, error);
     }
     await this.publish(scope, { type: 'keys', source: this.source, keys: [key] });
     return result;
@@ -125,17 +137,66 @@ export class SharedLayer {
     await this.#attempt('publish', scope, undefined, () => this.backplane!.publish(message), undefined);
   }
 
-  /** A release function, `undefined` when someone else holds the lock, or `'unavailable'` when the lock failed. */
+  /**
+   * A release function, `undefined` when someone else holds the lock, or `'unavailable'` when the lock
+   * failed. Until it is released, the lock is renewed every `ttlMs / 3` (when the lock can be renewed), so
+   * that it lives as long as its holder: only a holder that died lets it expire.
+   */
   async tryLock(scope: string, key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined | 'unavailable'> {
     if (this.lock === undefined) return 'unavailable';
     const release = await this.#attempt('lock', scope, key, () => this.lock!.tryAcquire(key, ttlMs), 'unavailable' as const);
     if (typeof release !== 'function') return release;
-    return () => this.#attempt('unlock', scope, key, release, undefined);
+    const stopRenewing = release.renew === undefined ? undefined : this.#keepAlive(scope, key, ttlMs, release.renew);
+    return () => {
+      stopRenewing?.();
+      return this.#attempt('unlock', scope, key, release, undefined);
+    };
+  }
+
+  /**
+   * Renews a held lock every `ttlMs / 3` until the returned function is called. A failed renewal is
+   * reported (`renewLock`) and tried again at the next beat (the lock may still be ours); a lock found lost
+   * (expired, perhaps taken over) is reported and no longer renewed.
+   */
+  #keepAlive(scope: string, key: string, ttlMs: number, renew: (ttlMs: number) => Promise<boolean>): () => void {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const beat = () => {
+      timer = undefined;
+      this.#track(renew(ttlMs)).then(
+        (held) => {
+          if (stopped) return;
+          if (held) schedule();
+          else this.report('renewLock', new Error(`the lock on \`${key}\` expired before its holder renewed it (another process may load it too)`), scope, key);
+        },
+        (error: unknown) => {
+          if (stopped) return;
+          this.report('renewLock', error, scope, key);
+          schedule();
+        },
+      );
+    };
+    const schedule = () => {
+      timer = setTimeout(beat, Math.max(1, Math.floor(ttlMs / 3)));
+      // A renewal never keeps the process alive by itself: the load that holds the lock does.
+      (timer as { unref?: () => void }).unref?.();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
   }
 
   /** Resolves once every write in flight has settled. */
   async drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #atomicFailed(operation: 'setIfAbsent' | 'incr', scope: string, key: string, error: unknown): undefined {
+    this.report(operation === 'incr' ? 'increment' : operation, error, scope, key);
+    if (this.atomicFallback === 'local') return undefined;
+    throw new CacheAtomicError(operation, key, scope, error);
   }
 
   async #attempt<T, F>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, fallback: F): Promise<T | F> {

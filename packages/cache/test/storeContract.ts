@@ -168,6 +168,26 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       expect(await t.store.getMany(['a'])).toEqual([undefined]);
     });
 
+    it('invalidating a tag equal to an entry\'s key deletes that entry, however it was written', async () => {
+      await t.store.setMany([
+        ['item:5', entry('untagged', 60_000)],
+        ['item:6', entry('other tag', 60_000, 60_000, ['shop:1'])],
+        ['item:7', entry('kept', 60_000)],
+        ['x:item:5', entry('longer key', 60_000)],
+      ]);
+      await t.store.invalidateTags(['item:5', 'item:6', 'item:404']);
+      expect((await t.store.getMany(['item:5', 'item:6', 'item:7', 'x:item:5'])).map((e) => (e as StoredEntry | undefined)?.value)).toEqual([
+        undefined,
+        undefined,
+        'kept',
+        'longer key',
+      ]);
+      // Deleted, not only hidden: a new write under that key lives, and its tag is unaffected.
+      await t.store.setMany([['item:5', entry('again', 60_000)]]);
+      expect(await t.store.setIfAbsent('item:6', entry('fresh', 60_000))).toBe(true);
+      expect((await t.store.getMany(['item:5', 'item:6'])).map((e) => (e as StoredEntry | undefined)?.value)).toEqual(['again', 'fresh']);
+    });
+
     it('answers many keys in one call, in order', async () => {
       const keys = Array.from({ length: 200 }, (_, i) => `many:${i}`);
       await t.store.setMany(keys.map((k, i) => [k, entry(i, 60_000)] as const));

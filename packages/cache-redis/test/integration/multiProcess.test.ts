@@ -1,8 +1,8 @@
 /**
  * Four Node processes (worker.ts, each with its own `createCache(env)`) sharing the shared Redis under a
  * namespace of their own: backplane invalidation reaches every process, the distributed lock makes one
- * factory run for a cold key across all of them, and a lock holder that dies mid-factory is taken over
- * once its lock expires.
+ * factory run for a cold key across all of them, and a lock holder that dies mid-factory (exits, or is
+ * SIGKILLed while it renews its lock) is taken over once its lock expires, by exactly one survivor.
  *
  * Every request to a worker is bounded in time; every worker is closed (or SIGKILLed) after the file, and
  * exits by itself if this process goes away (see worker.ts).
@@ -24,6 +24,8 @@ const EXIT_TIMEOUT_MS = 5_000;
 /** How long another process may take to see an invalidation. */
 const PROPAGATION_MS = 2_000;
 const CRASH_EXIT_CODE = 70;
+/** How many factory runs the 3 survivors made for `key`, in total. */
+const runsOf = (stats: WorkerStats[], key: string) => stats.reduce((sum, s) => sum + (s.runs[key] ?? 0), 0);
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -317,5 +319,43 @@ describe('4 processes sharing one Redis (worker.ts × 4, createCache from the en
     expect((await w0.request({ cmd: 'stats' })).runs[key]).toBe(1);
     const [, w1] = workers as [WorkerProcess, WorkerProcess];
     expect(await w1.request({ cmd: 'get', key })).toBe(`${key}@w0#1`);
+  });
+
+  it('a lock holder SIGKILLed mid-factory, 3 survivors waiting with 20 calls each: exactly one more factory run in all', async () => {
+    const key = 'crash:invoice:3';
+    const lockTimeoutMs = 1_000;
+    const lockKey = `${prefix}:v1:l:${key}`;
+    const holder = await startReady('holder-sigkill');
+    const survivors = workers.slice(1);
+
+    const entered = holder.waitFor((m) => m.type === 'in-factory' && m.key === key, REQUEST_TIMEOUT_MS, 'in-factory message');
+    void holder.request({ cmd: 'hangInFactory', key, lockTimeoutMs }).catch(() => undefined); // never answers
+    await entered;
+    const loads = survivors.map((w) =>
+      w.request({ cmd: 'load', key, calls: 20, factoryMs: 200, distributedLock: true, lockTimeoutMs, lockWaitTimeoutMs: 15_000 }),
+    );
+
+    // The holder is alive and renews its lock: 1.5 lock lifetimes later it still has it, nobody else loaded.
+    await sleep(1_500);
+    expect(await raw.pttl(lockKey)).toBeGreaterThan(0);
+    expect(runsOf(await Promise.all(survivors.map((w) => w.request({ cmd: 'stats' }))), key)).toBe(0);
+
+    holder.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    expect(await holder.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const results = await Promise.all(loads);
+    const doneAt = Date.now();
+
+    const stats = await Promise.all(survivors.map((w) => w.request({ cmd: 'stats' })));
+    expect(runsOf(stats, key)).toBe(1);
+    const producer = survivors[stats.findIndex((s) => s.runs[key] === 1)]!;
+    for (const r of results) {
+      expect(r.errors).toEqual([]);
+      expect(r.values).toEqual(Array.from({ length: 20 }, () => `${key}@${producer.name}#1`));
+    }
+    // Taken over once the dead holder's lock expired (at most lockTimeout after its last renewal), not at
+    // lockWaitTimeout.
+    expect(doneAt - killedAt).toBeLessThan(lockTimeoutMs + 2_000);
+    expect(await raw.exists(lockKey)).toBe(0);
   });
 });

@@ -21,9 +21,9 @@ import { createCache } from '../../src/index';
 /** What the test may ask. Durations are in milliseconds. */
 export type WorkerRequest =
   /** One `getOrSet` through the counting factory. */
-  | { cmd: 'getOrSet'; key: string; factoryMs?: number; distributedLock?: boolean; lockTimeoutMs?: number }
+  | { cmd: 'getOrSet'; key: string; factoryMs?: number; distributedLock?: boolean; lockTimeoutMs?: number; lockWaitTimeoutMs?: number }
   /** `calls` concurrent `getOrSet` of one key; answers every value and every error. */
-  | { cmd: 'load'; key: string; calls: number; factoryMs?: number; distributedLock?: boolean; lockTimeoutMs?: number }
+  | { cmd: 'load'; key: string; calls: number; factoryMs?: number; distributedLock?: boolean; lockTimeoutMs?: number; lockWaitTimeoutMs?: number }
   /** `scope.get`: L1, else the L2 (filling L1); never runs the factory. */
   | { cmd: 'get'; key: string }
   /** L1 only (`getSync`): what this process holds in memory. */
@@ -37,6 +37,12 @@ export type WorkerRequest =
    * then exits the process with `exitCode`: the lock is never released. No reply.
    */
   | { cmd: 'crashInFactory'; key: string; lockTimeoutMs: number; exitCode: number }
+  /**
+   * A `getOrSet` under the distributed lock whose factory counts its run, tells the parent
+   * `{ type: 'in-factory' }` and never settles: the process holds the lock (renewing it) until it is
+   * killed. No reply.
+   */
+  | { cmd: 'hangInFactory'; key: string; lockTimeoutMs: number }
   /** `handle.close()`, reply, then let the process end by itself (nothing else keeps it alive). */
   | { cmd: 'close' };
 
@@ -94,9 +100,10 @@ function main(): void {
     if (factoryMs > 0) await sleep(factoryMs);
     return `${key}@${name}#${run}`;
   };
-  const loadOptions = (r: { distributedLock?: boolean; lockTimeoutMs?: number }) => ({
+  const loadOptions = (r: { distributedLock?: boolean; lockTimeoutMs?: number; lockWaitTimeoutMs?: number }) => ({
     ...(r.distributedLock === undefined ? {} : { distributedLock: r.distributedLock }),
     ...(r.lockTimeoutMs === undefined ? {} : { lockTimeout: r.lockTimeoutMs }),
+    ...(r.lockWaitTimeoutMs === undefined ? {} : { lockWaitTimeout: r.lockWaitTimeoutMs }),
   });
 
   async function answer(request: WorkerRequest): Promise<unknown> {
@@ -147,6 +154,15 @@ function main(): void {
           return new Promise<string>(() => undefined);
         };
         return items.getOrSet(request.key, crash, { distributedLock: true, lockTimeout: request.lockTimeoutMs });
+      }
+      case 'hangInFactory': {
+        const hang = async (): Promise<string> => {
+          runs[request.key] = (runs[request.key] ?? 0) + 1;
+          send!({ type: 'in-factory', key: request.key } satisfies WorkerMessage);
+          // Pending until the process is killed; a timer keeps the process alive meanwhile, as real work would.
+          return new Promise<string>(() => setInterval(() => undefined, 60_000));
+        };
+        return items.getOrSet(request.key, hang, { distributedLock: true, lockTimeout: request.lockTimeoutMs });
       }
       case 'close':
         await handle.close();

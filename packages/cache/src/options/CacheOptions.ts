@@ -82,17 +82,29 @@ export interface LoadOptions<T = unknown> extends EntryOptions<T> {
   shouldCache?: ((value: T) => boolean) | null;
   /**
    * Distributed single-flight: on a miss, only the process holding the lock for the key runs the factory;
-   * the others wait for its value in the L2 (polling with backoff, up to `lockTimeout`). Needs a `lock`
-   * in the Cache options. Without it, single-flight is per process.
+   * the others wait for its value in the L2, polling with backoff and retrying the lock (not the factory)
+   * when it frees or expires, for up to `lockWaitTimeout`. Needs a `lock` in the Cache options. Without
+   * it, single-flight is per process.
    * @default false
    */
   distributedLock?: boolean;
   /**
-   * How long the distributed lock lives: a holder that crashed frees it after this long, and waiters stop
-   * waiting and run the factory themselves.
-   * @default '30s'
+   * The distributed lock's time to live. The holder renews it every third of this while its factory runs
+   * (when the lock can be renewed, as `RedisLock` and `MemoryLock` can), so a slow factory keeps it; a
+   * holder that crashed stops renewing, and its lock frees itself at most this long after, for one waiter
+   * to take over. Shorter: faster takeover after a crash; longer: fewer renewals.
+   * @default '10s'
    */
   lockTimeout?: Duration;
+  /**
+   * The longest a caller waits for another process's lock on its key (its own bound, distinct from the
+   * lock's `lockTimeout`): past it, the caller stops waiting and runs the factory itself. Keep it longer
+   * than `lockTimeout` plus a factory run, so that after a holder crashes a waiter takes the lock over
+   * before the others give up. A finite duration greater than 0 (else a `TypeError`).
+   * @default '30s'
+   * @example { distributedLock: true, lockTimeout: '5s', lockWaitTimeout: '20s' }
+   */
+  lockWaitTimeout?: Duration;
 }
 
 /** Options of one `scope.getOrSet()` call: {@link LoadOptions} for this call, and the caller's signal. */
@@ -141,6 +153,12 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * What `scope.setIfAbsent` and `scope.incr` do when the L2 cannot answer (see `atomicFallback`):
+ * `'reject'` with a `CacheAtomicError`, or answer from this process's `'local'` memory.
+ */
+export type AtomicFallback = 'reject' | 'local';
+
 /** Options of a {@link Cache}: its defaults for every scope, plus cache-wide settings. */
 export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'> {
   /**
@@ -172,4 +190,15 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
   backplane?: Backplane;
   /** The lock behind `distributedLock`. */
   lock?: DistributedLock;
+  /**
+   * What `scope.setIfAbsent` and `scope.incr` do when there is an L2 but it cannot give an answer that
+   * holds across processes (unreachable, circuit breaker open, timeout, a key of the wrong type):
+   * `'reject'` rejects the call with a `CacheAtomicError` (its `cause` is the store's error) and changes
+   * nothing in L1; `'local'` answers from this process's L1 as if there were no L2 — two processes may
+   * then both win `setIfAbsent`, or both count from 1. Either way the failure is reported as
+   * `CACHE_L2_ERROR`. Without an L2 these operations are local anyway.
+   * @default 'reject'
+   * @example new Cache({ store, atomicFallback: 'local' }) // a rate limiter that prefers a per-process count to an error
+   */
+  atomicFallback?: AtomicFallback;
 }

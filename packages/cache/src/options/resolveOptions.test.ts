@@ -75,6 +75,19 @@ describe('resolvePolicy', () => {
     expect(resolvePolicy(DEFAULT_POLICY, { lockTimeout: '5s' }).lockTimeout).toBe(5_000);
   });
 
+  it('lockWaitTimeout is its own option, distinct from the lock\'s TTL; anything but a finite duration > 0 is a TypeError naming it', () => {
+    expect([DEFAULT_POLICY.lockTimeout, DEFAULT_POLICY.lockWaitTimeout]).toEqual([10_000, 30_000]);
+    const policy = resolvePolicy(DEFAULT_POLICY, { lockTimeout: '2s', lockWaitTimeout: '45s' });
+    expect([policy.lockTimeout, policy.lockWaitTimeout]).toEqual([2_000, 45_000]);
+    expect(resolvePolicy(policy, { ttl: 1 }).lockWaitTimeout).toBe(45_000); // inherited
+    for (const bad of [0, -1, Number.POSITIVE_INFINITY, Number.NaN, '', 'soon', null, true, {}]) {
+      expect(() => resolvePolicy(DEFAULT_POLICY, { lockWaitTimeout: bad as never })).toThrow(TypeError);
+    }
+    expect(() => resolvePolicy(DEFAULT_POLICY, { lockWaitTimeout: -5 })).toThrow(
+      "`lockWaitTimeout` must be a finite duration greater than 0 (ms or a string such as '30s'), got -5",
+    );
+  });
+
   it('rejects refreshAhead outside (0, 1)', () => {
     expect(() => resolvePolicy(DEFAULT_POLICY, { refreshAhead: 1.5 })).toThrow(/`refreshAhead` must be a fraction/);
     expect(() => resolvePolicy(DEFAULT_POLICY, { refreshAhead: 1 })).toThrow(RangeError);

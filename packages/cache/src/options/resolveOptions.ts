@@ -21,6 +21,7 @@ export interface Policy {
   readonly tags: readonly string[];
   readonly distributedLock: boolean;
   readonly lockTimeout: number;
+  readonly lockWaitTimeout: number;
 }
 
 /** The library defaults: the first layer of library → cache → scope → call. */
@@ -36,7 +37,8 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   shouldCache: null,
   tags: Object.freeze([]) as readonly string[],
   distributedLock: false,
-  lockTimeout: 30_000,
+  lockTimeout: 10_000,
+  lockWaitTimeout: 30_000,
 });
 
 export const DEFAULT_MAX_SIZE = 1000;
@@ -66,6 +68,7 @@ export function resolvePolicy(base: Policy, over: LoadOptions<never> | LoadOptio
     tags: o.tags === undefined ? base.tags : unionTags(base.tags, tagList(o.tags)),
     distributedLock: o.distributedLock === undefined ? base.distributedLock : bool(o.distributedLock, 'distributedLock'),
     lockTimeout: o.lockTimeout === undefined ? base.lockTimeout : positive(toMs(o.lockTimeout, 'lockTimeout'), 'lockTimeout'),
+    lockWaitTimeout: o.lockWaitTimeout === undefined ? base.lockWaitTimeout : waitBound(o.lockWaitTimeout),
   };
   if (policy.softTimeout !== Number.POSITIVE_INFINITY && policy.softTimeout >= policy.hardTimeout) {
     throw new RangeError(
@@ -130,6 +133,20 @@ function finite(ms: number, option: string): number {
 function positive(ms: number, option: string): number {
   if (ms === 0 || ms === Number.POSITIVE_INFINITY) throw new RangeError(`\`${option}\` must be a finite duration greater than 0`);
   return ms;
+}
+
+/** `lockWaitTimeout`: a finite duration greater than 0 (a wait without bound could hang a caller forever). */
+function waitBound(value: unknown): number {
+  let parsed = Number.NaN;
+  try {
+    parsed = toMs(value as number | string, 'lockWaitTimeout');
+  } catch {
+    // Not a duration at all: the TypeError below says what is expected.
+  }
+  if (!(parsed > 0) || parsed === Number.POSITIVE_INFINITY) {
+    throw new TypeError(`\`lockWaitTimeout\` must be a finite duration greater than 0 (ms or a string such as '30s'), got ${describe(value)}`);
+  }
+  return parsed;
 }
 
 function bool(value: unknown, option: string): boolean {

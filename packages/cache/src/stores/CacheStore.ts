@@ -41,7 +41,10 @@ export interface CacheStore {
   deleteByPrefix(prefix: string): Promise<number>;
   /** Deletes every key matching a glob (`*`, `?`; other characters literal). */
   deleteMatching(pattern: string): Promise<number>;
-  /** Makes every entry carrying one of `tags` read as missing, in O(1) per tag. */
+  /**
+   * Makes every entry carrying one of `tags` read as missing, in O(1) per tag, and deletes the entry whose
+   * key equals one of `tags` whatever tags it carries (a lookup of that one key, no index).
+   */
   invalidateTags(tags: readonly string[]): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
@@ -71,11 +74,26 @@ export interface Backplane {
 }
 
 /**
+ * What {@link DistributedLock.tryAcquire} resolves to when it took the lock: call it to release the lock
+ * (only if it is still this holder's). A plain `() => Promise<void>` is one, without `renew`.
+ */
+export interface LockRelease {
+  (): Promise<void>;
+  /**
+   * Extends the lock to `ttlMs` from now if this holder still has it; resolves to whether it had it (false:
+   * it expired and may have been taken over). The cache calls it every `ttlMs / 3` while its factory runs,
+   * so that the lock lives as long as its holder, and a crashed holder's lock frees itself `ttlMs` after its
+   * last renewal. Optional: a lock without it simply expires `ttlMs` after it was taken.
+   */
+  renew?: (ttlMs: number) => Promise<boolean>;
+}
+
+/**
  * A lock held across processes, for distributed single-flight: only the holder runs the factory, the
- * others wait for its value in the L2. It expires by itself after `ttlMs`, so a crashed holder's lock
- * frees itself.
+ * others wait for its value in the L2 and retry the lock when it frees. It expires by itself `ttlMs` after
+ * it was taken (or last renewed), so a crashed holder's lock frees itself.
  */
 export interface DistributedLock {
-  /** Takes the lock once if it is free; resolves to a function that releases it, or `undefined`. */
-  tryAcquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+  /** Takes the lock once if it is free; resolves to a function that releases it (and may renew it), or `undefined`. */
+  tryAcquire(key: string, ttlMs: number): Promise<LockRelease | undefined>;
 }

@@ -1,6 +1,6 @@
 import { compileGlob } from '../keys/glob';
 import type { Clock } from '../options/CacheOptions';
-import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './CacheStore';
+import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, LockRelease, StoredEntry } from './CacheStore';
 
 const systemClock: Clock = { now: () => Date.now() };
 
@@ -70,7 +70,10 @@ export class MemoryStore implements CacheStore {
   }
 
   invalidateTags(tags: readonly string[]): Promise<void> {
-    for (const tag of tags) this.#tagVersions.set(tag, (this.#tagVersions.get(tag) ?? 0) + 1);
+    for (const tag of tags) {
+      this.#tagVersions.set(tag, (this.#tagVersions.get(tag) ?? 0) + 1);
+      this.#entries.delete(tag); // the entry whose key is the tag, however it was written
+    }
     return Promise.resolve();
   }
 
@@ -152,22 +155,32 @@ class MemoryBackplane implements Backplane {
 
 /** A {@link DistributedLock} within one process, with expiry: for tests and single-process use. */
 export class MemoryLock implements DistributedLock {
-  readonly #held = new Map<string, { token: symbol; until: number }>();
+  readonly #held = new Map<string, { readonly token: symbol; until: number }>();
   readonly #clock: Clock;
 
   constructor(options: { clock?: Clock } = {}) {
     this.#clock = options.clock ?? systemClock;
   }
 
-  tryAcquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+  tryAcquire(key: string, ttlMs: number): Promise<LockRelease | undefined> {
     const now = this.#clock.now();
     const current = this.#held.get(key);
     if (current !== undefined && now < current.until) return Promise.resolve(undefined);
     const token = Symbol(key);
     this.#held.set(key, { token, until: now + ttlMs });
-    return Promise.resolve(async () => {
-      // Released by token: a holder whose lock expired and was taken over cannot free the new holder's.
-      if (this.#held.get(key)?.token === token) this.#held.delete(key);
-    });
+    // Released and renewed by token: a holder whose lock expired cannot free or extend the next holder's.
+    const mine = () => {
+      const held = this.#held.get(key);
+      return held !== undefined && held.token === token && this.#clock.now() < held.until ? held : undefined;
+    };
+    const release: LockRelease = async () => {
+      if (mine() !== undefined) this.#held.delete(key);
+    };
+    release.renew = async (renewMs: number) => {
+      const held = mine();
+      if (held !== undefined) held.until = this.#clock.now() + renewMs;
+      return held !== undefined;
+    };
+    return Promise.resolve(release);
   }
 }
