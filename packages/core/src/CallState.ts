@@ -22,6 +22,12 @@ export interface CallEvents {
  * @internal
  */
 export class CallState {
+  /**
+   * Whether anyone listened when the call started: only then does it report its outcome (SUCCESS,
+   * FAILURE, RETRY_EXHAUSTED), which costs a promise or two per call. Events of a call's course
+   * (RETRY, TIMEOUT, CIRCUIT_*, …) are emitted to whoever listens when they happen.
+   */
+  readonly observed: boolean;
   /** Attempts started so far. */
   attempts = 0;
   /** The wait before the next attempt, as computed by retry's backoff (for the RETRY event). */
@@ -42,6 +48,7 @@ export class CallState {
    * @param keyOf the call's cache key from its arguments, computed only when an event needs it
    * @param fn the wrapped function
    * @param passContext whether `fn` takes the attempt's context as its first argument (`withContext`)
+   * @param attempt the pipeline's breaker → [attempt timeout] → fn part of one attempt of this call
    */
   constructor(
     readonly functionName: string,
@@ -52,8 +59,10 @@ export class CallState {
     private readonly keyOf: (args: unknown[]) => string | undefined,
     readonly fn: (...args: unknown[]) => unknown,
     readonly passContext: boolean,
+    readonly attempt: (call: CallState) => Promise<unknown>,
   ) {
     this.inner = signal;
+    this.observed = events.active;
   }
 
   /** Whether the signal of the inner layers has aborted (what cockatiel reads of its signal). */

@@ -152,7 +152,7 @@ export class Pipeline {
     const target = fn as (...args: unknown[]) => unknown;
 
     const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> =>
-      this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext), cached !== undefined) as Promise<
+      this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext, this.#timed), cached !== undefined) as Promise<
         V | Uncached<V>
       >;
 
@@ -214,7 +214,7 @@ export class Pipeline {
    * fallback and with nobody listening when the call starts, the policies' own promise is the call's.
    */
   #run(call: CallState, hasCache: boolean): Promise<unknown> {
-    if (this.#fallback === undefined && !call.events.active) return this.#policies(call);
+    if (this.#fallback === undefined && !call.observed) return this.#policies(call);
     return this.#observed(call, hasCache);
   }
 
@@ -306,7 +306,7 @@ export class Pipeline {
 
   #recorded(call: CallState): Promise<unknown> {
     const breaker = this.circuitBreaker;
-    return breaker === undefined ? this.#timedAttempt(call) : breaker.execute(call, this.#timed);
+    return breaker === undefined ? this.#timedAttempt(call) : breaker.execute(call);
   }
 
   #timedAttempt(call: CallState): Promise<unknown> {

@@ -221,30 +221,29 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs one attempt of `call` through the breaker, which records its outcome. A slow success is
+   * Runs one attempt of `call` (`call.attempt`) through the breaker, which records its outcome. A slow success is
    * recorded as a failure (and reported as `SLOW_CALL`) but still returned. `call` is cockatiel's
    * signal (see {@link CallState}).
    * @internal
    */
-  execute<T>(call: CallState, attempt: (call: CallState) => Promise<T>): Promise<T> {
+  execute<T>(call: CallState): Promise<T> {
     const state = this.#policy.state;
     const slowAfter = this.#slowCallThreshold;
+    // Closed, no slow-call check: cockatiel settles with the attempt's own outcome (it only rejects with
+    // its own errors when it finds the circuit open or isolated) and cannot half-open in this call.
+    if (state === CircuitState.Closed && slowAfter === Number.POSITIVE_INFINITY) {
+      return this.#policy.execute(runAttempt, call as unknown as AbortSignal) as Promise<T>;
+    }
     const previous = this.#starting;
     this.#starting = call; // cockatiel half-opens the circuit synchronously, in this call
-    let run: Promise<T | SlowResult<T>>;
+    let run: Promise<unknown>;
     try {
-      run = this.#policy.execute((): Promise<T | SlowResult<T>> => {
-        const outcome = slowAfter === Number.POSITIVE_INFINITY ? attempt(call) : timed(call, attempt, slowAfter);
-        return this.#policy.state === CircuitState.HalfOpen ? this.#trial(call, outcome) : outcome;
-      }, call as unknown as AbortSignal);
+      run = this.#policy.execute(this.#runChecked, call as unknown as AbortSignal);
     } finally {
       this.#starting = previous;
     }
-    // Closed now and no slow-call check: cockatiel settles with the attempt's own outcome (it only rejects
-    // with its own errors when it finds the circuit open or isolated), so there is nothing to map.
-    if (state === CircuitState.Closed && slowAfter === Number.POSITIVE_INFINITY) return run as Promise<T>;
     return run.then(
-      (result) => (result instanceof SlowResult ? (result.value as T) : result),
+      (result) => (result instanceof SlowResult ? (result.value as T) : (result as T)),
       (error: unknown) => {
         if (error instanceof IsolatedCircuitError) throw new CircuitOpenError({ functionName: call.functionName, isolated: true, cause: error });
         if (error instanceof BrokenCircuitError) throw new CircuitOpenError({ functionName: call.functionName, cause: error });
@@ -252,6 +251,14 @@ export class CircuitBreaker {
       },
     );
   }
+
+  /** cockatiel's attempt function away from the fast path: slow-call check, half-open trials. */
+  readonly #runChecked = (context: { signal: AbortSignal }): Promise<unknown> => {
+    const call = context.signal as unknown as CallState;
+    const slowAfter = this.#slowCallThreshold;
+    const outcome = slowAfter === Number.POSITIVE_INFINITY ? call.attempt(call) : timed(call, slowAfter);
+    return this.#policy.state === CircuitState.HalfOpen ? this.#trial(call, outcome) : outcome;
+  };
 
   /**
    * A half-open trial: remembers the trial that settles last, whose outcome is the one that closes the
@@ -276,10 +283,16 @@ export class CircuitBreaker {
   }
 }
 
+/** cockatiel's attempt function on the fast path, shared by every call: its context's signal is the call. */
+function runAttempt(context: { signal: AbortSignal }): Promise<unknown> {
+  const call = context.signal as unknown as CallState;
+  return call.attempt(call);
+}
+
 /** The attempt's outcome, as a {@link SlowResult} when it succeeded after more than `slowAfter` ms. */
-async function timed<T>(call: CallState, attempt: (call: CallState) => Promise<T>, slowAfter: number): Promise<T | SlowResult<T>> {
+async function timed(call: CallState, slowAfter: number): Promise<unknown> {
   const started = performance.now();
-  const value = await attempt(call);
+  const value = await call.attempt(call);
   const took = performance.now() - started;
   if (took <= slowAfter) return value;
   call.emit((n) => resilienceEvent.SLOW_CALL(n, { key: call.key(), attempt: call.attempts, durationMs: took }));

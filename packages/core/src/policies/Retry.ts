@@ -117,7 +117,7 @@ export class Retry {
   execute<T>(call: CallState): Promise<T> {
     // The call is cockatiel's signal: it reads `aborted` (the inner layers' signal) and hands it back.
     const run = this.#policy.execute(this.#attempt, call as unknown as AbortSignal) as Promise<unknown>;
-    if (this.#retryOnResult === undefined && !call.events.active) return run as Promise<T>;
+    if (this.#retryOnResult === undefined && !call.observed) return run as Promise<T>;
     return run.then(
       (value) => {
         if (!(value instanceof RetryableResult)) return value as T;
