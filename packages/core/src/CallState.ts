@@ -70,11 +70,6 @@ export class CallState {
     return this.inner.aborted;
   }
 
-  /** That signal's abort reason. */
-  get reason(): unknown {
-    return this.inner.reason;
-  }
-
   /** The call's cache key, when the pipeline has a cache. */
   key(): string | undefined {
     return this.keyOf(this.args);
