@@ -47,7 +47,7 @@ export const isolation: Scenario = {
     const rows = summaries.map(rowOf);
     return {
       id: 'isolation',
-      title: '9. Isolation of cached values',
+      title: '10. Isolation of cached values',
       workload: `${KEYS.toLocaleString('en')} warm carts (10 lines, about 1 KB as JSON) read with \`scope.getOrSet\`, each call awaited, under each \`isolation\` setting.`,
       metric,
       rows,

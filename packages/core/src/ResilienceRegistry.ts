@@ -1,4 +1,5 @@
 import { Cache, EventBus, describeValue as describe } from '@toolkit/cache';
+import type { AttemptContext } from './context';
 import { EventType } from './events/ResilienceEvents';
 import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
 import type { ResilientOptions } from './options/ResilientOptions';
@@ -15,6 +16,26 @@ import type { CircuitStateName } from './policies/CircuitBreaker';
 export interface ResiliencePolicy<A extends unknown[] = unknown[], R = unknown, F = never> {
   /** Wraps `fn`. The result type is `fn`'s, or the fallback's value (`F`, `never` without a fallback). */
   <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>): ResilientFunction<FA, Awaited<FR> | F>;
+  /**
+   * Wraps `fn`, which receives the running attempt's context (`{ signal, attempt, functionName }`) as its
+   * first argument, before the call's arguments; callers pass only theirs. The hook-free way to reach
+   * the attempt's `signal` anywhere in the function, after any number of `await`s (`attemptSignal()`
+   * only knows the attempt during the function's synchronous start). Cache keys are made from the
+   * call's arguments alone.
+   *
+   * @example
+   * const getUser = resilient({ retry: { maxAttempts: 3 }, timeout: '2s' }).withContext(
+   *   async ({ signal, attempt }, id: number) => {
+   *     const token = await auth.token();
+   *     const res = await fetch(`https://api.example.com/users/${id}`, { signal, headers: { token } });
+   *     return res.json();
+   *   },
+   * );
+   * await getUser(42); // (id: number) => Promise<...>
+   */
+  withContext<FA extends A, FR extends R>(
+    fn: (context: AttemptContext, ...args: FA) => FR | PromiseLike<FR>,
+  ): ResilientFunction<FA, Awaited<FR> | F>;
   /** The pipeline's name (`options.name`). */
   readonly pipelineName: string | undefined;
   /** The shared circuit breaker, if any. */
@@ -115,6 +136,8 @@ export class ResilienceRegistry {
       <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>) =>
         pipeline.wrap<FA, FR>(fn) as ResilientFunction<FA, Awaited<FR> | F>,
       {
+        withContext: <FA extends A, FR extends R>(fn: (context: AttemptContext, ...args: FA) => FR | PromiseLike<FR>) =>
+          pipeline.wrap(fn as unknown as (...args: FA) => FR | PromiseLike<FR>, true) as ResilientFunction<FA, Awaited<FR> | F>,
         pipelineName: pipeline.name,
         circuitBreaker: pipeline.circuitBreaker,
         bulkhead: pipeline.bulkhead,

@@ -189,6 +189,28 @@ describe('the shape of events', () => {
 });
 
 describe('where listeners attach', () => {
+  it('a listener added while a call runs gets its later events, but not the outcome of a call nobody watched at its start', async () => {
+    const registry = new ResilienceRegistry();
+    let attempts = 0;
+    const policy = registry.resilient({ retry: { maxAttempts: 3, delay: 10, jitter: false } });
+    const wrapped = policy(async function flaky() {
+      await sleep(5);
+      if (++attempts < 3) throw new Error(`attempt ${attempts} failed`);
+      return attempts;
+    });
+    const unwatched = wrapped();
+    const seen: string[] = [];
+    policy.on('*', (e) => void seen.push(`${e.type} ${e.attempt}`));
+    await jest.advanceTimersByTimeAsync(5 + 10 + 5 + 20 + 5);
+    await expect(unwatched).resolves.toBe(3);
+    expect(seen).toEqual(['RETRY 1', 'RETRY 2']); // no SUCCESS: nobody listened when it started
+    attempts = 2;
+    const watched = wrapped();
+    await jest.advanceTimersByTimeAsync(5);
+    await expect(watched).resolves.toBe(3);
+    expect(seen).toEqual(['RETRY 1', 'RETRY 2', 'SUCCESS 1']);
+  });
+
   it('per-pipeline onEvent, policy.on() and registry.on() all receive the events of a call', async () => {
     const registry = new ResilienceRegistry();
     const other = new ResilienceRegistry();
