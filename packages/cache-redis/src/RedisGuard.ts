@@ -23,7 +23,9 @@ export interface RedisBreakerOptions {
   consecutiveFailures?: number;
   /**
    * How long the circuit stays open before one trial operation is let through (half-open): it closes the
-   * circuit if it succeeds, opens it again if it fails. Milliseconds or a duration string.
+   * circuit if it succeeds, opens it again if it fails. Milliseconds or a duration string. This is the
+   * fallback: the circuit closes sooner, as soon as the client reconnects (ioredis `'ready'`) and a `PING`
+   * answers.
    * @default 5_000
    */
   halfOpenAfter?: Duration;
@@ -69,7 +71,9 @@ const isCallerError = (error: unknown): boolean => error instanceof TypeError ||
  */
 export class RedisGuard {
   readonly timeoutMs: number;
-  readonly #breaker: CircuitBreakerPolicy | undefined;
+  /** Replaced by a new (closed) one in {@link recover}: cockatiel has no way to close an open circuit. */
+  #breaker: CircuitBreakerPolicy | undefined;
+  readonly #newBreaker: (() => CircuitBreakerPolicy) | undefined;
   readonly #timeout: AggressiveTimeout | undefined;
 
   constructor(options: RedisGuardOptions) {
@@ -93,10 +97,12 @@ export class RedisGuard {
     if (!Number.isFinite(halfOpenMs)) {
       throw new RangeError(`\`breaker.halfOpenAfter\` must be finite, got ${describeValue(halfOpenAfter)}`);
     }
-    this.#breaker = circuitBreaker(
-      handleWhen((error) => !isCallerError(error)),
-      { halfOpenAfter: halfOpenMs, breaker: new ConsecutiveBreaker(consecutiveFailures) },
-    );
+    this.#newBreaker = () =>
+      circuitBreaker(
+        handleWhen((error) => !isCallerError(error)),
+        { halfOpenAfter: halfOpenMs, breaker: new ConsecutiveBreaker(consecutiveFailures) },
+      );
+    this.#breaker = this.#newBreaker();
   }
 
   /** The breaker's state; always `'closed'` without a breaker. */
@@ -108,5 +114,20 @@ export class RedisGuard {
   run<T>(operation: () => Promise<T>): Promise<T> {
     const bounded = this.#timeout === undefined ? operation : () => this.#timeout!.execute(operation);
     return this.#breaker === undefined ? bounded() : this.#breaker.execute(bounded);
+  }
+
+  /**
+   * Runs `probe` (a `PING`) under the timeout but outside the breaker; if it answers, the circuit closes
+   * (a fresh breaker, its failure count at zero). Resolves to whether it answered; never rejects. For a
+   * client that has just reconnected: the circuit need not wait for its half-open timer.
+   */
+  async recover(probe: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await (this.#timeout === undefined ? probe() : this.#timeout.execute(probe));
+    } catch {
+      return false; // still down: the breaker goes on as it was
+    }
+    if (this.#newBreaker !== undefined && this.state !== 'closed') this.#breaker = this.#newBreaker();
+    return true;
   }
 }

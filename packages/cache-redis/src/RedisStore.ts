@@ -7,6 +7,7 @@ import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { LuaScript } from './LuaScript';
 import type { RedisClient } from './LuaScript';
 import { escapeGlob, globToScanPattern, namespaceOf } from './namespace';
+import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 import { jsonSerializer } from './serializers/jsonSerializer';
@@ -240,6 +241,7 @@ export class RedisStore implements CacheStore {
   readonly serializer: RedisSerializer;
 
   readonly #guard: RedisGuard;
+  readonly #probe: ReconnectProbe;
   readonly #clock: Clock;
   /** Whether {@link close} quits the client: true when {@link RedisStore.connect} made it. */
   #owned = false;
@@ -279,11 +281,21 @@ export class RedisStore implements CacheStore {
     this.#clock = clock;
     this.#entryPrefix = `${this.namespace}e:`;
     this.#tagPrefix = `${this.namespace}t:`;
+    this.#probe = new ReconnectProbe(client, this.#guard);
   }
 
   /** The circuit breaker's state: `'open'` while Redis is being skipped after repeated failures. */
   get breakerState(): RedisBreakerState {
     return this.#guard.state;
+  }
+
+  /**
+   * Calls `listener` each time the client reconnects (ioredis `'ready'`) and answers a `PING`; the circuit
+   * breaker is closed by then. `Cache` uses it to replay at once the writes it could not make meanwhile.
+   * Returns a function that stops the calls.
+   */
+  onAvailable(listener: () => void): () => void {
+    return this.#probe.onAvailable(listener);
   }
 
   /** The Redis key of an entry: `${prefix}:${version}:e:${key}`. */
@@ -422,6 +434,7 @@ export class RedisStore implements CacheStore {
    */
   async close(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    this.#probe.close();
     if (this.#owned) await quitClient(this.client);
   }
 

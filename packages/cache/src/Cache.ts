@@ -1,3 +1,4 @@
+import { resolveAutoRecovery } from './AutoRecovery';
 import { coarseClock } from './coarseClock';
 import { createCached } from './cached';
 import type { CachedFunction, CachedOptions } from './cached';
@@ -81,6 +82,7 @@ export class Cache {
       store,
       backplane,
       lock,
+      autoRecovery,
       ...load
     } = options;
     for (const [name, value] of [['prefix', prefix], ['version', version]] as const) {
@@ -96,6 +98,7 @@ export class Cache {
     this.version = version;
     this.#defaults = resolvePolicy(DEFAULT_POLICY, load);
     this.#maxSize = resolveMaxSize(maxSize, DEFAULT_MAX_SIZE);
+    const recovery = resolveAutoRecovery(autoRecovery);
     const reportError = onListenerError ?? warnListenerError;
     this.id = randomUUID();
     const bus = new EventBus<CacheEvent>(CacheEventType, reportError);
@@ -104,6 +107,7 @@ export class Cache {
         ? undefined
         : new SharedLayer(store, backplane, lock, this.id, (operation, error, scope, key) =>
             this.#reportShared(operation, error, scope, key),
+            recovery,
           );
     this.#host = { clock, bus, onListenerError: reportError, shared };
     if (onEvent !== undefined) bus.on('*', onEvent);
@@ -237,6 +241,7 @@ export class Cache {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
     await this.#host.shared?.drain();
+    await this.#host.shared?.close();
     await this.#host.shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
   }
 
@@ -275,10 +280,12 @@ export class Cache {
 
   /**
    * The backplane reconnected: messages sent meanwhile are lost, so no L1 entry can be trusted. Every
-   * scope's L1 is emptied; the next reads come from the L2.
+   * scope's L1 is emptied; the next reads come from the L2. What this process owes the others (writes
+   * and messages that failed while the connection was down) is replayed at once.
    */
   #onReconnect(): void {
     for (const scope of this.#scopes.values()) scope.clearLocal();
+    void this.#host.shared?.recover();
   }
 
   #reportShared(operation: string, error: unknown, scope: string | undefined, key: string | undefined): void {

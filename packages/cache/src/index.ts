@@ -20,6 +20,7 @@ export type { TemplateFiller } from './keys/keyTemplate';
 export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 export type { Duration, Ttl } from './options/duration';
 export type { CacheOptions, Clock, EntryOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
+export type { AutoRecoveryOptions } from './AutoRecovery';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
 export { EventBus } from './events/EventBus';
 export type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';

@@ -1,5 +1,6 @@
 import type { Duration, Ttl } from './duration';
 import type { CacheEventListener } from '../events/CacheEvents';
+import type { AutoRecoveryOptions } from '../AutoRecovery';
 import type { Backplane, CacheStore, DistributedLock } from '../stores/CacheStore';
 
 /**
@@ -151,4 +152,11 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
   backplane?: Backplane;
   /** The lock behind `distributedLock`. */
   lock?: DistributedLock;
+  /**
+   * L2 writes, deletes, tag invalidations and backplane messages that fail are kept (one per key, the
+   * latest) and replayed in order once the L2 or the backplane is usable again; a message goes out only
+   * after its L2 operation landed. `false`: they are dropped (each failure is still reported).
+   * @default { maxItems: 10_000, retryEvery: 1_000 }
+   */
+  autoRecovery?: AutoRecoveryOptions | false;
 }
