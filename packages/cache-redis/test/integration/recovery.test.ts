@@ -105,6 +105,32 @@ describe('auto-recovery (a private redis-server per test, killed and restarted)'
     expect(publisherAt - restartedAt + backplaneClosedIn).toBeLessThan(4_000);
   });
 
+  it('stopped with SIGSTOP (its connections stay, no reconnection): the probe closes the breaker within ~1 s of SIGCONT, and the write made meanwhile reaches the other process', async () => {
+    const s = server!;
+    const writer = await processOn(s.url);
+    const reader = await processOn(s.url);
+    await writer.items.set('k', 'v1');
+    await sleep(100);
+    expect(await within(reader.items.get('k'), 2_000, 'get')).toBe('v1');
+
+    const pid = s.pid;
+    process.kill(pid, 'SIGSTOP');
+    closers.push(() => {
+      if (s.running) process.kill(pid, 'SIGCONT'); // in case the test stops half-way
+    });
+    await within(writer.items.set('k', 'v2'), 2_000, 'set while stopped');
+    await writer.items.get('other'); // a second failure: the breaker opens
+    expect(writer.store.breakerState).toBe('open');
+    expect(reader.items.getSync('k')).toBe('v1');
+
+    process.kill(pid, 'SIGCONT');
+    const closedIn = await eventually(() => writer.store.breakerState === 'closed', 2_500, 'the store breaker closing');
+    const seenIn = await eventually(() => reader.items.getSync('k') === undefined, 2_500, 'the reader dropping v1');
+    expect(await reader.items.get('k')).toBe('v2');
+    expect(closedIn).toBeLessThan(2_000); // the probe runs every second; the half-open timer would be 10 s
+    expect(seenIn).toBeLessThan(2_500);
+  });
+
   it('a write made while Redis was down reaches Redis after the restart, and the other process serves it', async () => {
     const s = server!;
     const writer = await processOn(s.url);

@@ -165,6 +165,8 @@ describe('RedisStore beyond the contract (shared Redis)', () => {
     expect(() => new RedisStore({ client, prefix: 'shop-prod.eu_1', version: 'v2' })).not.toThrow();
     expect(() => new RedisStore({ client, timeoutMs: 0 })).toThrow('`timeoutMs`');
     expect(() => new RedisStore({ client, breaker: { consecutiveFailures: 0 } })).toThrow('`breaker.consecutiveFailures`');
+    expect(() => new RedisStore({ client, breaker: { probeEvery: 0 } })).toThrow(new RangeError('`breaker.probeEvery` must be positive and finite, got 0'));
+    expect(() => new RedisStore({ client, breaker: { probeEvery: 'often' } })).toThrow('`breaker.probeEvery`');
     expect(() => new RedisStore({ client: {} as Redis })).toThrow('`client`');
   });
 
