@@ -4,6 +4,7 @@ import type { Backplane, BackplaneMessage } from '@toolkit/cache';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { namespaceOf } from './namespace';
+import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 
@@ -96,6 +97,7 @@ export class RedisBackplane implements Backplane {
   readonly subscriber: Redis | Cluster;
 
   readonly #guard: RedisGuard;
+  readonly #probe: ReconnectProbe;
   /** Whether {@link close} quits the clients: true when {@link RedisBackplane.connect} made them. */
   #owned = false;
   readonly #onError: (error: unknown) => void;
@@ -129,12 +131,22 @@ export class RedisBackplane implements Backplane {
     this.publisher = publisher;
     this.subscriber = subscriber;
     this.#guard = new RedisGuard(options);
+    this.#probe = new ReconnectProbe(publisher, this.#guard);
     this.#onError = onError;
   }
 
   /** The publisher's circuit breaker state. */
   get breakerState(): RedisBreakerState {
     return this.#guard.state;
+  }
+
+  /**
+   * Calls `listener` each time the publisher reconnects (ioredis `'ready'`) and answers a `PING`; its
+   * circuit breaker is closed by then. `Cache` uses it to send at once the messages it could not send
+   * meanwhile. Returns a function that stops the calls.
+   */
+  onAvailable(listener: () => void): () => void {
+    return this.#probe.onAvailable(listener);
   }
 
   /** Sends `message` to every subscribed process (this one included: `Cache` skips its own by `source`). */
@@ -232,6 +244,7 @@ export class RedisBackplane implements Backplane {
   /** Unsubscribes, then, if {@link RedisBackplane.connect} created the clients, quits them. */
   async close(): Promise<void> {
     await this.unsubscribe();
+    this.#probe.close();
     if (this.#owned) await Promise.all([quitClient(this.publisher), quitClient(this.subscriber)]);
   }
 

@@ -1,3 +1,4 @@
+import { resolveAutoRecovery } from './AutoRecovery';
 import { coarseClock } from './coarseClock';
 import { createCached } from './cached';
 import type { CachedFunction, CachedOptions } from './cached';
@@ -99,6 +100,7 @@ export class Cache {
       backplane,
       lock,
       atomicFallback = 'reject',
+      autoRecovery,
       ...load
     } = options;
     if (atomicFallback !== 'reject' && atomicFallback !== 'local') {
@@ -118,6 +120,7 @@ export class Cache {
     this.#defaults = resolvePolicy(DEFAULT_POLICY, load);
     this.#maxSize = resolveMaxSize(maxSize, DEFAULT_MAX_SIZE);
     this.#isolation = resolveIsolation(isolation, 'none');
+    const recovery = resolveAutoRecovery(autoRecovery);
     const reportError = onListenerError ?? warnListenerError;
     this.id = randomUUID();
     const bus = new EventBus<CacheEvent>(CacheEventType, reportError);
@@ -127,6 +130,7 @@ export class Cache {
         : new SharedLayer(store, backplane, lock, this.id, (operation, error, scope, key) =>
             this.#reportShared(operation, error, scope, key),
             atomicFallback,
+            recovery,
           );
     this.#host = { clock, bus, onListenerError: reportError, shared };
     if (onEvent !== undefined) bus.on('*', onEvent);
@@ -288,6 +292,7 @@ export class Cache {
         { code: 'TOOLKIT_CACHE_CLOSE' },
       );
     }
+    await shared?.close();
     await shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
   }
 
@@ -326,10 +331,12 @@ export class Cache {
 
   /**
    * The backplane reconnected: messages sent meanwhile are lost, so no L1 entry can be trusted. Every
-   * scope's L1 is emptied; the next reads come from the L2.
+   * scope's L1 is emptied; the next reads come from the L2. What this process owes the others (writes
+   * and messages that failed while the connection was down) is replayed at once.
    */
   #onReconnect(): void {
     for (const scope of this.#scopes.values()) scope.clearLocal();
+    void this.#host.shared?.recover();
   }
 
   #reportShared(operation: string, error: unknown, scope: string | undefined, key: string | undefined): void {

@@ -349,9 +349,10 @@ export class CacheScope<V = unknown> {
       checkKey(pair[0]);
     }
     const written: Array<[string, StoredEntry]> = [];
+    const stamp = this.#host.clock.now();
     for (const [key, value] of list) {
       const entry = this.#setLocal(key, value, policy);
-      if (entry !== undefined) written.push([this.fullKey(key), toStored(entry)]);
+      if (entry !== undefined) written.push([this.fullKey(key), toStored(entry, stamp)]);
     }
     await this.#host.shared?.set(this.name, written);
   }
@@ -782,6 +783,8 @@ export class CacheScope<V = unknown> {
   ): Promise<unknown> {
     const shared = this.#host.shared as SharedLayer;
     const full = this.fullKey(key);
+    // The write's stamp: a value loaded from here on cannot replace, in the L2, one written after this.
+    const stamp = this.#host.clock.now();
     let stale: StoredEntry | undefined;
     if (!force) {
       const stored = await shared.get(this.name, full);
@@ -795,7 +798,7 @@ export class CacheScope<V = unknown> {
       const value: unknown = await factory();
       if (value instanceof Uncached) return value;
       const entry = this.#entryFor(value as V, policy, tags);
-      if (entry !== undefined && !discarded()) await shared.set(this.name, [[full, toStored(entry)]]);
+      if (entry !== undefined && !discarded()) await shared.set(this.name, [[full, toStored(entry, stamp)]]);
       return new Loaded(value, entry);
     };
     try {
@@ -1003,8 +1006,9 @@ export class CacheScope<V = unknown> {
 
 const cloneValue = <T>(value: T): T => structuredClone(value);
 
-function toStored(entry: CacheEntry): StoredEntry {
-  return { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
+function toStored(entry: CacheEntry, stamp?: number): StoredEntry {
+  const stored = { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
+  return stamp === undefined ? stored : { ...stored, stamp };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -23,6 +23,7 @@ export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 export type { Duration, Ttl } from './options/duration';
 export type { Isolation } from './options/isolation';
 export type { AtomicFallback, CacheOptions, Clock, EntryOptions, GetOrSetOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';
+export type { AutoRecoveryOptions } from './AutoRecovery';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
 export { EventBus } from './events/EventBus';
 export type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';

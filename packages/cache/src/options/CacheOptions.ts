@@ -1,6 +1,7 @@
 import type { Duration, Ttl } from './duration';
 import type { Isolation } from './isolation';
 import type { CacheEventListener } from '../events/CacheEvents';
+import type { AutoRecoveryOptions } from '../AutoRecovery';
 import type { Backplane, CacheStore, DistributedLock } from '../stores/CacheStore';
 
 /**
@@ -201,4 +202,11 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
    * @example new Cache({ store, atomicFallback: 'local' }) // a rate limiter that prefers a per-process count to an error
    */
   atomicFallback?: AtomicFallback;
+  /**
+   * L2 writes, deletes, tag invalidations and backplane messages that fail are kept (one per key, the
+   * latest) and replayed in order once the L2 or the backplane is usable again; a message goes out only
+   * after its L2 operation landed. `false`: they are dropped (each failure is still reported).
+   * @default { maxItems: 10_000, retryEvery: 1_000 }
+   */
+  autoRecovery?: AutoRecoveryOptions | false;
 }

@@ -28,8 +28,13 @@ export class MemoryStore implements CacheStore {
     return Promise.resolve(keys.map((key) => this.#live(key)));
   }
 
+  /** Writes entries; one whose `stamp` is older than the stamp of the entry there is not written. */
   setMany(entries: ReadonlyArray<readonly [string, StoredEntry]>): Promise<void> {
-    for (const [key, entry] of entries) this.#put(key, entry);
+    for (const [key, entry] of entries) {
+      const held = this.#entries.get(key)?.entry.stamp;
+      if (held !== undefined && entry.stamp !== undefined && held > entry.stamp) continue;
+      this.#put(key, entry);
+    }
     return Promise.resolve();
   }
 
