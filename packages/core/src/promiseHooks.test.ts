@@ -19,7 +19,7 @@ interface Report {
 
 function runProbe(kind: string): Promise<Report> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', probe, kind], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', probe, kind], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) => {
       if (error !== null) reject(new Error(`probe "${kind}" failed: ${error.message}\n${stderr}`));
       else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as Report);
     });
@@ -44,7 +44,8 @@ const kinds: Array<[kind: string, observed: unknown]> = [
 ];
 
 describe('no promise hooks', () => {
-  // All children start at once (a few seconds in all, not one after the other).
+  // All children start at once (a few seconds in all, not one after the other); the timeouts are
+  // generous because each child compiles the sources through tsx on a machine that may be busy.
   const reports = new Map<string, Promise<Report>>();
   beforeAll(() => {
     for (const [kind] of kinds) {
@@ -57,5 +58,5 @@ describe('no promise hooks', () => {
   it.each(kinds)('a %s leaves a fresh promise without async-hook symbols', async (kind, observed) => {
     const report = await reports.get(kind);
     expect(report).toEqual({ before: [], after: [], observed });
-  }, 60_000);
+  }, 120_000);
 });
