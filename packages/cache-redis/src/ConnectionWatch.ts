@@ -16,20 +16,35 @@ export class ConnectionWatch {
   readonly #listeners = new Set<(error: RedisConnectionError) => void>();
   readonly #reported = new Set<string>();
   readonly #password: string | undefined;
+  readonly #stop: () => void;
   #last: Error | undefined;
 
   constructor(client: Redis | Cluster) {
     const password = client.isCluster ? (client as Cluster).options.redisOptions?.password : (client as Redis).options.password;
     this.#password = typeof password === 'string' && password !== '' ? password : undefined;
-    client.on('error', (error: unknown) => {
+    const onError = (error: unknown) => {
       this.#record(error);
       guardStream(client);
-    });
-    if (client.isCluster) client.on('node error', (error: unknown) => this.#record(error));
-    client.on('ready', () => {
+    };
+    const onNodeError = (error: unknown) => this.#record(error);
+    const onReady = () => {
       this.#last = undefined;
       this.#reported.clear();
-    });
+    };
+    client.on('error', onError);
+    if (client.isCluster) client.on('node error', onNodeError);
+    client.on('ready', onReady);
+    this.#stop = () => {
+      client.off('error', onError);
+      client.off('node error', onNodeError);
+      client.off('ready', onReady);
+    };
+  }
+
+  /** Stops listening to the client (and to the listeners): for a client that outlives its component. */
+  close(): void {
+    this.#stop();
+    this.#listeners.clear();
   }
 
   /** The last connection error since the connection was last ready (password redacted), if any. */

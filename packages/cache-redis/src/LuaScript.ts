@@ -7,8 +7,8 @@ export type RedisClient = Redis | Cluster;
 /**
  * A Lua script run by its SHA1 (`EVALSHA`), sent in full (`EVAL`) only when the server does not know it
  * yet (`NOSCRIPT`: first use, after a restart, on another Cluster node). Unlike ioredis' `defineCommand`,
- * it adds nothing to a client that the caller owns. Every script here touches exactly one key, `KEYS[1]`,
- * so that it runs on a Cluster as well (a script's keys must share a slot).
+ * it adds nothing to a client that the caller owns. Scripts run on a Cluster touch exactly one key,
+ * `KEYS[1]` (a script's keys must share a slot); on a single server a script may take several.
  * @internal
  */
 export class LuaScript {
@@ -18,12 +18,14 @@ export class LuaScript {
     this.#sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: RedisClient, key: string, args: ReadonlyArray<string | Buffer>): Promise<unknown> {
+  /** Runs the script on `keys` (one key, or several in one slot) with `args`. */
+  async run(client: RedisClient, keys: string | readonly string[], args: ReadonlyArray<string | Buffer>): Promise<unknown> {
+    const list = typeof keys === 'string' ? [keys] : keys;
     try {
-      return await client.evalsha(this.#sha, 1, key, ...args);
+      return await client.evalsha(this.#sha, list.length, ...list, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, 1, key, ...args);
+      return client.eval(this.source, list.length, ...list, ...args);
     }
   }
 }

@@ -5,6 +5,7 @@ import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { namespaceOf } from './namespace';
+import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 
@@ -97,6 +98,7 @@ export class RedisBackplane implements Backplane {
   readonly subscriber: Redis | Cluster;
 
   readonly #guard: RedisGuard;
+  readonly #probe: ReconnectProbe;
   /** Whether {@link close} quits the clients: true when {@link RedisBackplane.connect} made them. */
   #owned = false;
   readonly #onError: (error: unknown) => void;
@@ -131,6 +133,7 @@ export class RedisBackplane implements Backplane {
     this.publisher = publisher;
     this.subscriber = subscriber;
     this.#guard = new RedisGuard(options);
+    this.#probe = new ReconnectProbe(publisher, this.#guard);
     this.#onError = onError;
     this.#connections = [new ConnectionWatch(publisher), new ConnectionWatch(subscriber)];
   }
@@ -149,6 +152,15 @@ export class RedisBackplane implements Backplane {
   /** The publisher's circuit breaker state. */
   get breakerState(): RedisBreakerState {
     return this.#guard.state;
+  }
+
+  /**
+   * Calls `listener` each time the publisher reconnects (ioredis `'ready'`) and answers a `PING`; its
+   * circuit breaker is closed by then. `Cache` uses it to send at once the messages it could not send
+   * meanwhile. Returns a function that stops the calls.
+   */
+  onAvailable(listener: () => void): () => void {
+    return this.#probe.onAvailable(listener);
   }
 
   /** Sends `message` to every subscribed process (this one included: `Cache` skips its own by `source`). */
@@ -250,7 +262,9 @@ export class RedisBackplane implements Backplane {
   /** Unsubscribes, then, if {@link RedisBackplane.connect} created the clients, quits them. */
   async close(): Promise<void> {
     await this.unsubscribe();
+    this.#probe.close();
     if (this.#owned) await Promise.all([quitClient(this.publisher), quitClient(this.subscriber)]);
+    else for (const watch of this.#connections) watch.close(); // clients passed in keep no listener of ours
   }
 
   /** Bounds a subscriber command by `timeoutMs` (the subscriber has no command timeout of its own). */

@@ -23,10 +23,20 @@ export interface RedisBreakerOptions {
   consecutiveFailures?: number;
   /**
    * How long the circuit stays open before one trial operation is let through (half-open): it closes the
-   * circuit if it succeeds, opens it again if it fails. Milliseconds or a duration string.
+   * circuit if it succeeds, opens it again if it fails. Milliseconds or a duration string. This is the
+   * fallback: the circuit closes sooner, as soon as the client reconnects (ioredis `'ready'`) and a `PING`
+   * answers.
    * @default 5_000
    */
   halfOpenAfter?: Duration;
+  /**
+   * While the circuit is open, a `PING` is sent this often (outside the breaker, under the timeout); the
+   * first that answers closes the circuit. It covers what a reconnection does not: a Redis that was paused
+   * or stopped (SIGSTOP) keeps its connections, so no `'ready'` comes when it answers again.
+   * Milliseconds or a duration string; positive and finite.
+   * @default 1_000
+   */
+  probeEvery?: Duration;
 }
 
 /** Where a circuit breaker stands: `'closed'` lets calls through, `'open'` rejects them, `'half-open'` tries one. */
@@ -43,7 +53,7 @@ export interface RedisGuardOptions {
   timeoutMs?: number;
   /**
    * The circuit breaker around every operation, or `false` for none.
-   * @default { consecutiveFailures: 5, halfOpenAfter: 5_000 }
+   * @default { consecutiveFailures: 5, halfOpenAfter: 5_000, probeEvery: 1_000 }
    */
   breaker?: RedisBreakerOptions | false;
 }
@@ -69,8 +79,13 @@ const isCallerError = (error: unknown): boolean => error instanceof TypeError ||
  */
 export class RedisGuard {
   readonly timeoutMs: number;
-  readonly #breaker: CircuitBreakerPolicy | undefined;
+  /** Replaced by a new (closed) one in {@link recover}: cockatiel has no way to close an open circuit. */
+  #breaker: CircuitBreakerPolicy | undefined;
+  readonly #newBreaker: (() => CircuitBreakerPolicy) | undefined;
   readonly #timeout: AggressiveTimeout | undefined;
+  readonly #onOpen = new Set<() => void>();
+  /** How often to probe while the circuit is open; `undefined` without a breaker. */
+  readonly probeEveryMs: number | undefined;
 
   constructor(options: RedisGuardOptions) {
     const { timeoutMs = DEFAULT_TIMEOUT_MS, breaker = {} } = options;
@@ -85,7 +100,7 @@ export class RedisGuard {
     if (breaker === null || typeof breaker !== 'object') {
       throw new TypeError(`\`breaker\` must be an object or false, got ${describeValue(breaker)}`);
     }
-    const { consecutiveFailures = 5, halfOpenAfter = 5_000 } = breaker;
+    const { consecutiveFailures = 5, halfOpenAfter = 5_000, probeEvery = 1_000 } = breaker;
     if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1) {
       throw new TypeError(`\`breaker.consecutiveFailures\` must be a positive integer, got ${describeValue(consecutiveFailures)}`);
     }
@@ -93,10 +108,22 @@ export class RedisGuard {
     if (!Number.isFinite(halfOpenMs)) {
       throw new RangeError(`\`breaker.halfOpenAfter\` must be finite, got ${describeValue(halfOpenAfter)}`);
     }
-    this.#breaker = circuitBreaker(
-      handleWhen((error) => !isCallerError(error)),
-      { halfOpenAfter: halfOpenMs, breaker: new ConsecutiveBreaker(consecutiveFailures) },
-    );
+    const probeMs = toMs(probeEvery, 'breaker.probeEvery');
+    if (!(probeMs > 0) || !Number.isFinite(probeMs)) {
+      throw new RangeError(`\`breaker.probeEvery\` must be positive and finite, got ${describeValue(probeEvery)}`);
+    }
+    this.probeEveryMs = probeMs;
+    this.#newBreaker = () => {
+      const policy = circuitBreaker(
+        handleWhen((error) => !isCallerError(error)),
+        { halfOpenAfter: halfOpenMs, breaker: new ConsecutiveBreaker(consecutiveFailures) },
+      );
+      policy.onBreak(() => {
+        for (const listener of [...this.#onOpen]) listener();
+      });
+      return policy;
+    };
+    this.#breaker = this.#newBreaker();
   }
 
   /** The breaker's state; always `'closed'` without a breaker. */
@@ -108,5 +135,28 @@ export class RedisGuard {
   run<T>(operation: () => Promise<T>): Promise<T> {
     const bounded = this.#timeout === undefined ? operation : () => this.#timeout!.execute(operation);
     return this.#breaker === undefined ? bounded() : this.#breaker.execute(bounded);
+  }
+
+  /** Calls `listener` each time the circuit opens; returns a function that stops it. */
+  onOpen(listener: () => void): () => void {
+    this.#onOpen.add(listener);
+    return () => {
+      this.#onOpen.delete(listener);
+    };
+  }
+
+  /**
+   * Runs `probe` (a `PING`) under the timeout but outside the breaker; if it answers, the circuit closes
+   * (a fresh breaker, its failure count at zero). Resolves to whether it answered; never rejects. For a
+   * client that has just reconnected: the circuit need not wait for its half-open timer.
+   */
+  async recover(probe: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await (this.#timeout === undefined ? probe() : this.#timeout.execute(probe));
+    } catch {
+      return false; // still down: the breaker goes on as it was
+    }
+    if (this.#newBreaker !== undefined && this.state !== 'closed') this.#breaker = this.#newBreaker();
+    return true;
   }
 }

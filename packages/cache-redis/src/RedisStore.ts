@@ -1,13 +1,13 @@
 import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { describeValue, globToRegExp } from '@toolkit/cache';
+import { compileGlob, describeValue } from '@toolkit/cache';
 import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { LuaScript } from './LuaScript';
-import type { RedisClient } from './LuaScript';
 import { escapeGlob, globToScanPattern, namespaceOf } from './namespace';
+import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 import { jsonSerializer } from './serializers/jsonSerializer';
@@ -62,6 +62,8 @@ const SCAN_COUNT = 500;
 const TAG_TTL_MARGIN_MS = 60_000;
 /** Tries of an optimistic write (compare-and-swap) before giving up; each failed try means another writer won. */
 const MAX_ATTEMPTS = 32;
+/** Tag versions remembered (from reads and writes) to encode a write's versions before sending it. */
+const KNOWN_TAG_VERSIONS = 10_000;
 
 /**
  * The version of a tag, for a write: the one there, or a fresh random one if the tag has none. The key's
@@ -81,6 +83,73 @@ else
   if ttl >= 0 and ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 end
 return v
+`);
+
+/**
+ * Writes one entry, in order and with its tags' bookkeeping, in one round trip. KEYS[1]: the entry;
+ * KEYS[2..]: its tags' version keys (on a single server; on a Cluster they live in other slots and the
+ * client ensures them with {@link TAG_VERSION} alongside). ARGV[1]: the write's stamp; ARGV[2]: PX ('' none,
+ * 'stale': delete the key); ARGV[3]: the encoded entry; ARGV[4] how to keep writes in order: 'any' (no
+ * check), 'json' (the key holds {@link jsonSerializer} bytes, whose header's "w" is the stamp: compared
+ * here), 'same' (the client read the stamp itself: the key must still hold exactly ARGV[5]) or 'absent'
+ * (the key must still hold nothing); ARGV[5]: those bytes, else ''; ARGV[6]: '1' when ARGV[3] is
+ * {@link jsonSerializer} bytes; then per tag the version the client encoded in ARGV[3] (created with it
+ * when the tag has none) and the tag key's PX ('' none).
+ *
+ * When a tag's version is not the one encoded, JSON bytes are corrected here (the header's `"v"` array,
+ * found at its first `,"v":[`: a `"` inside a JSON string is always escaped, so that can only be the
+ * header's own), so the write still takes one round trip; other bytes cannot be: the answer is then
+ * {'versions', …} and nothing is written (the client encodes those versions and calls again).
+ *
+ * Answers {'ok', …the tags' versions}; {'older'} when the key holds an entry with a later stamp,
+ * {'changed'} when it no longer holds what the client read (nothing written either way).
+ */
+const WRITE_ENTRY = new LuaScript(`
+local actual, mismatch = {}, false
+for i = 2, #KEYS do
+  local want, ttl = ARGV[2 * i + 3], ARGV[2 * i + 4]
+  local v = redis.call('GET', KEYS[i])
+  if not v then
+    v = want
+    if ttl == '' then redis.call('SET', KEYS[i], v) else redis.call('SET', KEYS[i], v, 'PX', ttl) end
+  elseif ttl == '' then
+    redis.call('PERSIST', KEYS[i])
+  else
+    local left = redis.call('PTTL', KEYS[i])
+    if left >= 0 and left < tonumber(ttl) then redis.call('PEXPIRE', KEYS[i], ttl) end
+  end
+  actual[#actual + 1] = v
+  if v ~= want then mismatch = true end
+end
+local value = ARGV[3]
+if mismatch then
+  local at = ARGV[6] == '1' and string.find(value, ',"v":[', 1, true)
+  local close = at and string.find(value, ']', at + 6, true)
+  if not close then
+    table.insert(actual, 1, 'versions')
+    return actual
+  end
+  value = string.sub(value, 1, at + 5) .. table.concat(actual, ',') .. string.sub(value, close)
+end
+if ARGV[4] ~= 'any' then
+  local raw = redis.call('GET', KEYS[1])
+  if ARGV[4] == 'absent' then
+    if raw then return {'changed'} end
+  elseif ARGV[4] == 'same' then
+    if raw ~= ARGV[5] then return {'changed'} end
+  elseif raw then
+    local nl = string.find(raw, '\\n', 1, true)
+    if nl then
+      local ok, meta = pcall(cjson.decode, string.sub(raw, 1, nl - 1))
+      if ok and type(meta) == 'table' and type(meta.w) == 'number' and meta.w > tonumber(ARGV[1]) then return {'older'} end
+    end
+  end
+end
+if ARGV[2] == 'stale' then redis.call('DEL', KEYS[1])
+elseif ARGV[2] == '' then redis.call('SET', KEYS[1], value)
+else redis.call('SET', KEYS[1], value, 'PX', ARGV[2]) end
+table.insert(actual, 1, 'ok')
+return actual
 `);
 
 /** Invalidates a tag: a new version, if it has one at all (no version: no entry carries it). */
@@ -240,12 +309,18 @@ export class RedisStore implements CacheStore {
   readonly serializer: RedisSerializer;
 
   readonly #guard: RedisGuard;
+  readonly #probe: ReconnectProbe;
   readonly #clock: Clock;
   /** Whether {@link close} quits the client: true when {@link RedisStore.connect} made it. */
   #owned = false;
   readonly #entryPrefix: string;
   readonly #tagPrefix: string;
   readonly #pending = new Set<Promise<unknown>>();
+  /**
+   * The last version seen of tags (bounded): a write encodes these, and its script checks them, so a
+   * tagged write is one round trip unless a tag moved on since (then one more).
+   */
+  readonly #knownVersions = new Map<string, number>();
   readonly #connection: ConnectionWatch;
 
   /**
@@ -281,6 +356,7 @@ export class RedisStore implements CacheStore {
     this.#clock = clock;
     this.#entryPrefix = `${this.namespace}e:`;
     this.#tagPrefix = `${this.namespace}t:`;
+    this.#probe = new ReconnectProbe(client, this.#guard);
     this.#connection = new ConnectionWatch(client);
   }
 
@@ -297,6 +373,15 @@ export class RedisStore implements CacheStore {
   /** The circuit breaker's state: `'open'` while Redis is being skipped after repeated failures. */
   get breakerState(): RedisBreakerState {
     return this.#guard.state;
+  }
+
+  /**
+   * Calls `listener` each time the client reconnects (ioredis `'ready'`) and answers a `PING`; the circuit
+   * breaker is closed by then. `Cache` uses it to replay at once the writes it could not make meanwhile.
+   * Returns a function that stops the calls.
+   */
+  onAvailable(listener: () => void): () => void {
+    return this.#probe.onAvailable(listener);
   }
 
   /** The Redis key of an entry: `${prefix}:${version}:e:${key}`. */
@@ -323,18 +408,25 @@ export class RedisStore implements CacheStore {
     });
   }
 
-  /** Writes entries, each with a Redis expiry at its `staleUntil`; one pipeline on a single server. */
+  /**
+   * Writes entries, each with a Redis expiry at its `staleUntil` (one already stale deletes its key).
+   * Each entry is one script, the scripts sent together (one round trip): on a single server the script
+   * also creates or extends its tags' version keys, so the entry and its bookkeeping land together or not
+   * at all; on a Cluster the tag keys (other slots) are ensured alongside, and an entry written with a
+   * version that turns out wrong reads as missing until rewritten. An entry whose `stamp` is older than
+   * the stamp of the entry Redis holds is not written (with {@link jsonSerializer}, which the script can
+   * read; with other serializers the last write wins).
+   */
   setMany(entries: ReadonlyArray<readonly [key: string, entry: StoredEntry]>): Promise<void> {
     return this.#run(async () => {
       if (entries.length === 0) return;
-      const prepared = await this.#prepare(entries, this.#clock.now());
-      if (this.client.isCluster) {
-        await Promise.all(prepared.map((p) => this.#writeOne(this.client, p)));
-        return;
+      const now = this.#clock.now();
+      for (const [key, entry] of entries) {
+        if (entry === null || typeof entry !== 'object' || typeof entry.staleUntil !== 'number' || !Array.isArray(entry.tags)) {
+          throw new TypeError(`the entry for ${describeValue(key)} is not a StoredEntry`);
+        }
       }
-      const pipeline = this.client.pipeline();
-      for (const p of prepared) this.#writeOne(pipeline, p);
-      throwFirstError(await pipeline.exec());
+      await Promise.all(entries.map(([key, entry]) => this.#writeEntry(key, entry, now)));
     });
   }
 
@@ -404,11 +496,11 @@ export class RedisStore implements CacheStore {
 
   /**
    * Deletes every entry whose key matches `pattern`: `*` any run of characters, `?` one character, `\x`
-   * the character x, every other character literal (`[` and `]` included): the rule of `globToRegExp` in
+   * the character x, every other character literal (`[` and `]` included): the rule of `compileGlob` in
    * `@toolkit/cache`, which L1 applies too. Scans like {@link deleteByPrefix}.
    */
   deleteMatching(pattern: string): Promise<number> {
-    const matcher = globToRegExp(pattern);
+    const matcher = compileGlob(pattern);
     const skip = this.#entryPrefix.length;
     return this.#track(
       this.#deleteScanned(escapeGlob(this.#entryPrefix) + globToScanPattern(pattern), (redisKey) => matcher.test(redisKey.slice(skip))),
@@ -423,7 +515,10 @@ export class RedisStore implements CacheStore {
     return this.#run(async () => {
       const unique = [...new Set(tags)];
       await Promise.all([
-        ...unique.map((tag) => INVALIDATE_TAG.run(this.client, this.tagKey(tag), [])),
+        ...unique.map(async (tag) => {
+          const version = Number(await INVALIDATE_TAG.run(this.client, this.tagKey(tag), []));
+          if (version > 0) this.#rememberVersion(tag, version);
+        }),
         unique.length === 0 ? 0 : this.#unlink(unique.map((tag) => this.entryKey(tag))),
       ]);
     });
@@ -448,7 +543,9 @@ export class RedisStore implements CacheStore {
    */
   async close(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    this.#probe.close();
     if (this.#owned) await quitClient(this.client);
+    else this.#connection.close(); // a client passed in keeps no listener of ours
   }
 
   #run<T>(operation: () => Promise<T>): Promise<T> {
@@ -519,7 +616,10 @@ export class RedisStore implements CacheStore {
     const raws = await this.#read(tags.map((tag) => this.tagKey(tag)));
     raws.forEach((raw, i) => {
       const version = raw === null ? Number.NaN : Number(raw.toString());
-      if (Number.isSafeInteger(version)) versions.set(tags[i] as string, version);
+      if (Number.isSafeInteger(version)) {
+        versions.set(tags[i] as string, version);
+        this.#rememberVersion(tags[i] as string, version);
+      }
     });
     return versions;
   }
@@ -560,9 +660,67 @@ export class RedisStore implements CacheStore {
     });
   }
 
-  #writeOne(target: RedisClient | ReturnType<RedisClient['pipeline']>, p: Prepared): Promise<unknown> | unknown {
-    if (p.px === 'stale') return target.unlink(p.redisKey);
-    return p.px === '' ? target.set(p.redisKey, p.raw) : target.set(p.redisKey, p.raw, 'PX', p.px);
+  /** One entry of {@link setMany}: {@link WRITE_ENTRY}, again with the right versions if a tag moved on. */
+  async #writeEntry(key: string, entry: StoredEntry, now: number): Promise<void> {
+    const redisKey = this.entryKey(key);
+    const life = entry.staleUntil === Infinity ? Infinity : Math.ceil(entry.staleUntil - now);
+    const stamp = typeof entry.stamp === 'number' && Number.isFinite(entry.stamp) ? entry.stamp : undefined;
+    const order = stamp === undefined ? 'any' : this.serializer === jsonSerializer ? 'json' : 'read';
+    const px = !(life > 0) ? 'stale' : life === Infinity ? '' : String(life);
+    const tagTtl = life === Infinity ? '' : String(life + TAG_TTL_MARGIN_MS);
+    const tags = px === 'stale' ? [] : [...entry.tags];
+    let versions = tags.map((tag) => this.#knownVersions.get(tag) ?? randomInt(1, 2 ** 47));
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      // Another serializer's bytes, which the script cannot read: the stamp there is read here, and the
+      // script writes only if the key still holds what was read (one more round trip).
+      let check: [string, string | Buffer] = [order === 'read' ? 'absent' : order, ''];
+      if (order === 'read') {
+        const held = await this.client.getBuffer(redisKey);
+        if (held !== null) {
+          const decoded = this.#decode(key, held);
+          if (!(decoded instanceof Error) && typeof decoded.stamp === 'number' && decoded.stamp > (stamp as number)) return;
+          check = ['same', held];
+        }
+      }
+      const raw =
+        px === 'stale'
+          ? ''
+          : this.serializer.encode({
+              value: entry.value,
+              freshUntil: entry.freshUntil,
+              staleUntil: entry.staleUntil,
+              tags,
+              versions,
+              ...(stamp === undefined ? {} : { stamp }),
+            });
+      const args = [stamp === undefined ? '' : String(stamp), px, raw, ...check, this.serializer === jsonSerializer ? '1' : '0'];
+      let reply: string[];
+      if (tags.length === 0 || !this.client.isCluster) {
+        const tagArgs = tags.flatMap((_, i) => [String(versions[i]), tagTtl]);
+        reply = (await WRITE_ENTRY.run(this.client, [redisKey, ...tags.map((tag) => this.tagKey(tag))], [...args, ...tagArgs])) as string[];
+      } else {
+        const [written, ...actual] = await Promise.all([
+          WRITE_ENTRY.run(this.client, redisKey, args) as Promise<string[]>,
+          ...tags.map((tag, i) => TAG_VERSION.run(this.client, this.tagKey(tag), [String(versions[i]), tagTtl])),
+        ]);
+        if (written[0] !== 'ok') reply = written;
+        else if (actual.every((v, i) => Number(v) === versions[i])) reply = ['ok', ...versions.map(String)];
+        else reply = ['versions', ...actual.map(String)]; // written with a wrong version (reads as missing): again
+      }
+      if (reply[0] === 'changed') continue; // another write landed between the read and the script
+      if (reply[0] === 'older') return; // a later write is there: nothing to do
+      versions = reply.slice(1).map(Number);
+      tags.forEach((tag, i) => this.#rememberVersion(tag, versions[i] as number));
+      if (reply[0] === 'ok') return;
+    }
+    throw new Error(`setMany gave up on ${describeValue(key)} after ${MAX_ATTEMPTS} conflicting writes or tag invalidations`);
+  }
+
+  #rememberVersion(tag: string, version: number): void {
+    if (!this.#knownVersions.has(tag) && this.#knownVersions.size >= KNOWN_TAG_VERSIONS) {
+      this.#knownVersions.delete(this.#knownVersions.keys().next().value as string);
+    }
+    this.#knownVersions.set(tag, version);
   }
 
   async #incrementJson(key: string, by: number, now: number, fresh: Prepared): Promise<number> {
@@ -660,9 +818,4 @@ function chunked<T>(items: readonly T[]): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK));
   return chunks;
-}
-
-function throwFirstError(results: Array<[error: Error | null, result: unknown]> | null): void {
-  if (results === null) throw new Error('the Redis pipeline was discarded');
-  for (const [error] of results) if (error) throw error;
 }

@@ -42,7 +42,7 @@ export function escapeGlob(text: string): string {
  * Our glob (`*` and `?` wildcards, `\x` the character x, everything else literal, `[` and `]` included)
  * as a `SCAN MATCH` pattern that matches at least the same keys: `?` is widened to `*`, because Redis
  * matches `?` against one byte and a non-ASCII character is several. The caller filters the candidates
- * with `globToRegExp` from `@toolkit/cache`, the exact rule L1 applies too.
+ * with `compileGlob` from `@toolkit/cache`, the exact rule L1 applies too.
  * @internal
  */
 export function globToScanPattern(pattern: string): string {

@@ -15,9 +15,22 @@ describe('Cache', () => {
     expect(() => new Cache({ ttl: '5 parsecs' })).toThrow(TypeError);
     expect(() => new Cache({ clock: {} as never })).toThrow(/`clock` must be an object with a now\(\) method/);
     expect(() => new Cache({ prefix: '' })).toThrow(/`prefix` must be a non-empty string/);
+    expect(() => new Cache({ hardTimeout: 2 ** 31 })).toThrow(/`hardTimeout` must be at most 2147483647 ms/);
+    expect(() => new Cache().scope('s', { softTimeout: 2 ** 31 })).toThrow(/`softTimeout` must be at most 2147483647 ms/);
     expect(() => new Cache().scope('')).toThrow(/scope name must be a non-empty string/);
     expect(() => new Cache().scope('s', { maxSize: -2 })).toThrow(RangeError);
     expect(() => new Cache().scope('s', { keyPrefix: 3 as never })).toThrow(/`keyPrefix` must be a string/);
+  });
+
+  it('stats().scopes lists scopes named like Object.prototype members as any other', async () => {
+    const cache = new Cache();
+    await cache.scope<number>('__proto__').set('k', 1);
+    await cache.scope<number>('hasOwnProperty').set('k', 2);
+    const { scopes } = cache.stats();
+    expect(Object.keys(scopes)).toEqual(['__proto__', 'hasOwnProperty']);
+    expect(Object.getOwnPropertyDescriptor(scopes, '__proto__')?.value).toMatchObject({ size: 1 });
+    expect(Object.getOwnPropertyDescriptor(scopes, 'hasOwnProperty')?.value).toMatchObject({ size: 1 });
+    expect(cache.stats().size).toBe(2);
   });
 
   it('reads time from an injected clock', async () => {

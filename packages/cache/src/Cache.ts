@@ -1,3 +1,4 @@
+import { resolveAutoRecovery } from './AutoRecovery';
 import { coarseClock } from './coarseClock';
 import { createCached } from './cached';
 import type { CachedFunction, CachedOptions } from './cached';
@@ -9,12 +10,15 @@ import { EventBus } from './events/EventBus';
 import { createInvalidating } from './invalidating';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
 import type { CacheOptions, Clock, ScopeOptions } from './options/CacheOptions';
-import { describe } from './options/duration';
+import { describe, timerMs } from './options/duration';
+import type { Duration } from './options/duration';
 import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
+import { resolveIsolation } from './options/isolation';
+import type { Isolation } from './options/isolation';
 import { Resource } from './resource';
 import { SharedLayer } from './SharedLayer';
-import { globToRegExp } from './stores/MemoryStore';
+import { compileGlob } from './keys/glob';
 import type { BackplaneMessage } from './stores/CacheStore';
 import { randomUUID } from 'node:crypto';
 import type { Uncached } from './uncached';
@@ -26,6 +30,18 @@ import type { Uncached } from './uncached';
 export interface CacheStatsSnapshot extends CacheStats {
   scopes: Record<string, CacheStats>;
 }
+
+/** Options of `cache.close()`. */
+export interface CloseOptions {
+  /**
+   * The longest `close()` waits for loads in progress and L2 writes in flight before it gives up on them.
+   * Milliseconds or a duration string.
+   * @default '5s'
+   */
+  timeout?: Duration;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 const systemClock: Clock = coarseClock();
 
@@ -62,6 +78,7 @@ export class Cache {
 
   readonly #defaults: Policy;
   readonly #maxSize: number;
+  readonly #isolation: Isolation;
   readonly #scopes = new Map<string, CacheScope<unknown>>();
   readonly #host: ScopeHost;
   /** Failed shared-layer operations that belong to no scope (cache.delete, invalidateTags, clear, subscribe). */
@@ -75,6 +92,7 @@ export class Cache {
     }
     const {
       maxSize,
+      isolation,
       prefix = 'toolkit',
       version = 'v1',
       onEvent,
@@ -84,6 +102,7 @@ export class Cache {
       backplane,
       lock,
       atomicFallback = 'reject',
+      autoRecovery,
       ...load
     } = options;
     if (atomicFallback !== 'reject' && atomicFallback !== 'local') {
@@ -102,6 +121,8 @@ export class Cache {
     this.version = version;
     this.#defaults = resolvePolicy(DEFAULT_POLICY, load);
     this.#maxSize = resolveMaxSize(maxSize, DEFAULT_MAX_SIZE);
+    this.#isolation = resolveIsolation(isolation, 'none');
+    const recovery = resolveAutoRecovery(autoRecovery);
     const reportError = onListenerError ?? warnListenerError;
     this.id = randomUUID();
     const bus = new EventBus<CacheEvent>(CacheEventType, reportError);
@@ -111,6 +132,7 @@ export class Cache {
         : new SharedLayer(store, backplane, lock, this.id, (operation, error, scope, key) =>
             this.#reportShared(operation, error, scope, key),
             atomicFallback,
+            recovery,
           );
     this.#host = { clock, bus, onListenerError: reportError, shared };
     // Connection failures (TLS, authentication, refused) happen outside any operation: report them as they come.
@@ -243,13 +265,42 @@ export class Cache {
   }
 
   /**
-   * Stops listening to the backplane after every load in progress and every L2 write in flight has
-   * settled, so nothing is lost. Closing the store's connection is its owner's (e.g. `RedisStore.close()`).
+   * Waits for every load in progress and every L2 write in flight to settle, so nothing is lost, then stops
+   * listening to the backplane. The wait is bounded by `options.timeout` whatever the factories do: loads
+   * still running then are abandoned (a late result still fills L1), and a process warning (code
+   * `TOOLKIT_CACHE_CLOSE`) says how many, per scope. Closing the store's connection is its owner's (e.g.
+   * `RedisStore.close()`).
+   *
+   * @example
+   * process.on('SIGTERM', () => void cache.close({ timeout: '2s' }).then(() => process.exit(0)));
    */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
-    await this.#host.shared?.drain();
-    await this.#host.shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`\`close\` options must be an object such as { timeout: '5s' }, got ${describe(options)}`);
+    }
+    const timeout = options.timeout === undefined ? DEFAULT_CLOSE_TIMEOUT_MS : timerMs(options.timeout, 'timeout');
+    const shared = this.#host.shared;
+    const work = (async () => {
+      await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
+      await shared?.drain();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finished = await Promise.race([
+      work.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, timeout, false))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      const running = [...this.#scopes.values()].filter((scope) => scope.pendingLoads > 0);
+      process.emitWarning(
+        `cache.close() stopped waiting after ${timeout} ms; loads still running: ${
+          running.map((scope) => `${scope.pendingLoads} in \`${scope.name}\``).join(', ') || 'none (L2 writes in flight)'
+        }`,
+        { code: 'TOOLKIT_CACHE_CLOSE' },
+      );
+    }
+    await shared?.close();
+    await shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
     for (const stop of this.#stopListening.splice(0)) stop();
   }
 
@@ -273,7 +324,7 @@ export class Cache {
         for (const scope of this.#scopes.values()) scope.dropLocalWhere((key) => key.startsWith(message.prefix));
         return;
       case 'match': {
-        const matcher = globToRegExp(message.pattern);
+        const matcher = compileGlob(message.pattern);
         for (const scope of this.#scopes.values()) scope.dropLocalWhere((key) => matcher.test(key));
         return;
       }
@@ -288,10 +339,12 @@ export class Cache {
 
   /**
    * The backplane reconnected: messages sent meanwhile are lost, so no L1 entry can be trusted. Every
-   * scope's L1 is emptied; the next reads come from the L2.
+   * scope's L1 is emptied; the next reads come from the L2. What this process owes the others (writes
+   * and messages that failed while the connection was down) is replayed at once.
    */
   #onReconnect(): void {
     for (const scope of this.#scopes.values()) scope.clearLocal();
+    void this.#host.shared?.recover();
   }
 
   #reportShared(operation: string, error: unknown, scope: string | undefined, key: string | undefined): void {
@@ -318,7 +371,8 @@ export class Cache {
       evictions: 0,
       l2Hits: 0,
       l2Errors: this.#unscopedL2Errors,
-      scopes: {},
+      // Keyed by user-chosen names: no prototype, so a scope named `__proto__` is a scope like any other.
+      scopes: Object.create(null) as Record<string, CacheStats>,
     };
     for (const [name, scope] of this.#scopes) {
       const s = scope.stats();
@@ -348,14 +402,22 @@ export class Cache {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`the options of scope \`${name}\` must be an object, got ${describe(options)}`);
     }
-    const { maxSize, keyPrefix, onEvent, ...load } = options;
-    const policy = resolvePolicy(this.#defaults, load);
+    const { maxSize, keyPrefix, onEvent, isolation, ...load } = options;
+    let policy: Policy, bound: number, prefix: string, isolated: Isolation;
+    try {
+      policy = resolvePolicy(this.#defaults, load);
+      bound = resolveMaxSize(maxSize, this.#maxSize);
+      prefix = resolveKeyPrefix(keyPrefix);
+      isolated = resolveIsolation(isolation, this.#isolation);
+    } catch (error) {
+      throw inScope(error, name);
+    }
     if (policy.distributedLock && this.#host.shared?.lock === undefined) {
       throw new TypeError(
         `scope \`${name}\` asks for \`distributedLock\`, which needs a \`lock\` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)`,
       );
     }
-    const scope = new CacheScope<V>(this.#host, name, policy, resolveMaxSize(maxSize, this.#maxSize), resolveKeyPrefix(keyPrefix));
+    const scope = new CacheScope<V>(this.#host, name, policy, bound, prefix, isolated);
     if (onEvent !== undefined) scope.on('*', onEvent);
     this.#scopes.set(name, scope as CacheScope<unknown>);
     return scope;
@@ -367,4 +429,11 @@ export class Cache {
     while (this.#scopes.has(`${name}#${n}`)) n++;
     return `${name}#${n}`;
   }
+}
+
+/** An option error of scope `name`, its message saying which scope (the error keeps its class). */
+function inScope(error: unknown, name: string): unknown {
+  if (!(error instanceof TypeError || error instanceof RangeError)) return error;
+  const Class = error instanceof RangeError ? RangeError : TypeError;
+  return new Class(`scope \`${name}\`: ${error.message}`, { cause: error });
 }

@@ -5,6 +5,9 @@ import type { CacheScope } from './CacheScope';
 import { isCacheTimeoutError, CacheTimeoutError } from './errors/CacheTimeoutError';
 import { isCacheError } from './errors/CacheError';
 import { defer, recordEvents } from '../test/defer';
+import { watchUnhandledRejections } from '../test/unhandledRejections';
+
+const { unhandled, drain } = watchUnhandledRejections();
 
 /** Starts a slow load of `k`, runs `during` while it is in flight, then completes it with `value`. */
 async function duringLoad(scope: CacheScope<string>, during: () => Promise<unknown>, value = 'loaded'): Promise<string> {
@@ -308,6 +311,173 @@ describe('timeouts', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('stuck loads', () => {
+  const never = () => new Promise<string>(() => undefined);
+
+  it('after a hard timeout the key stops waiting for the hung load: the next caller runs the loader again', async () => {
+    const scope = new Cache({ hardTimeout: '1s' }).scope<string>('s');
+    const loader = jest.fn(never);
+    const first = scope.getOrSet('k', loader).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(await first).toBeInstanceOf(CacheTimeoutError);
+    expect(scope.pendingLoads).toBe(0);
+    const second = scope.getOrSet('k', async () => 'fresh');
+    await expect(second).resolves.toBe('fresh');
+    expect(loader).toHaveBeenCalledTimes(1);
+    expect(scope.stats()).toMatchObject({ loads: 2, misses: 2 });
+  });
+
+  it('a caller that joined before the timeout keeps its own deadline', async () => {
+    const scope = new Cache({ hardTimeout: '1s' }).scope<string>('s');
+    const slow = defer<string>();
+    const first = scope.getOrSet('k', () => slow.promise).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(600);
+    const joined = scope.getOrSet('k', never);
+    await jest.advanceTimersByTimeAsync(400);
+    expect(await first).toBeInstanceOf(CacheTimeoutError);
+    slow.resolve('late');
+    await expect(joined).resolves.toBe('late');
+    expect(await scope.get('k')).toBe('late');
+  });
+
+  it('a timed-out load that completes late never replaces the value of a newer load', async () => {
+    const scope = new Cache({ hardTimeout: '1s' }).scope<string>('s');
+    const old = defer<string>();
+    const first = scope.getOrSet('k', () => old.promise).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(1_000);
+    await first;
+    await expect(scope.getOrSet('k', async () => 'new')).resolves.toBe('new');
+    old.resolve('old');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await scope.get('k')).toBe('new');
+  });
+
+  it('a timed-out load that completes late while a newer load runs leaves the key to the newer one', async () => {
+    const scope = new Cache({ hardTimeout: '1s' }).scope<string>('s');
+    const old = defer<string>();
+    const newer = defer<string>();
+    const first = scope.getOrSet('k', () => old.promise).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(1_000);
+    await first;
+    const second = scope.getOrSet('k', () => newer.promise);
+    old.resolve('old');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await scope.get('k')).toBeUndefined();
+    newer.resolve('new');
+    await expect(second).resolves.toBe('new');
+    expect(await scope.get('k')).toBe('new');
+  });
+
+  it.each([
+    ['remove', (_cache: Cache, scope: CacheScope<string>) => scope.remove('k')],
+    ['clear', (_cache: Cache, scope: CacheScope<string>) => scope.clear()],
+    ['invalidateTags', (cache: Cache) => cache.invalidateTags(['t'])],
+  ] as const)('%s detaches a running load: its callers keep it, the next caller loads afresh', async (_how, act) => {
+    const cache = new Cache({ tags: ['t'] });
+    const scope = cache.scope<string>('s');
+    const hung = defer<string>();
+    const waiting = scope.getOrSet('k', () => hung.promise);
+    await act(cache, scope);
+    expect(scope.pendingLoads).toBe(0);
+    await expect(scope.getOrSet('k', async () => 'after')).resolves.toBe('after');
+    hung.resolve('before');
+    await expect(waiting).resolves.toBe('before');
+    expect(await scope.get('k')).toBe('after');
+  });
+
+  it('a caller leaves with its own AbortSignal; the load goes on for the others and fills the cache', async () => {
+    const scope = new Cache().scope<string>('s');
+    const slow = defer<string>();
+    const loader = jest.fn(() => slow.promise);
+    const controller = new AbortController();
+    const leaving = scope.getOrSet('k', loader, { signal: controller.signal });
+    const staying = scope.getOrSet('k', loader);
+    const reason = new Error('client went away');
+    controller.abort(reason);
+    await expect(leaving).rejects.toBe(reason);
+    expect(scope.pendingLoads).toBe(1);
+    slow.resolve('v');
+    await expect(staying).resolves.toBe('v');
+    expect(await scope.get('k')).toBe('v');
+    expect(loader).toHaveBeenCalledTimes(1);
+  });
+
+  it('an aborted signal without a reason rejects with an AbortError; an already-aborted caller starts nothing', async () => {
+    const scope = new Cache().scope<string>('s');
+    const controller = new AbortController();
+    const leaving = scope.getOrSet('k', never, { signal: controller.signal });
+    controller.abort();
+    await expect(leaving).rejects.toMatchObject({ name: 'AbortError' });
+    const loader = jest.fn(async () => 'v');
+    await expect(scope.getOrSet('j', loader, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(loader).not.toHaveBeenCalled();
+    expect(scope.pendingLoads).toBe(1);
+  });
+
+  it('refuses a signal that is not an AbortSignal', async () => {
+    const scope = new Cache().scope<string>('s');
+    await expect(scope.getOrSet('k', async () => 'v', { signal: 'stop' as never })).rejects.toThrow(
+      new TypeError('`signal` must be an AbortSignal, got "stop"'),
+    );
+  });
+
+  it('close() resolves within its timeout whatever the factories do, and warns how many loads it left', async () => {
+    const cache = new Cache();
+    const scope = cache.scope<string>('users');
+    const loads = [scope.getOrSet('a', never), scope.getOrSet('b', never)];
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      let closed = false;
+      const closing = cache.close({ timeout: '2s' }).then(() => (closed = true));
+      await jest.advanceTimersByTimeAsync(1_999);
+      expect(closed).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await closing;
+      expect(closed).toBe(true);
+      expect(warn.mock.calls).toEqual([
+        ['cache.close() stopped waiting after 2000 ms; loads still running: 2 in `users`', { code: 'TOOLKIT_CACHE_CLOSE' }],
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(loads).toHaveLength(2);
+  });
+
+  it('close() waits up to 5 s by default, and not at all for loads that settle', async () => {
+    const cache = new Cache();
+    const scope = cache.scope<string>('s');
+    const slow = defer<string>();
+    const loading = scope.getOrSet('a', () => slow.promise);
+    let closed = false;
+    const closing = cache.close().then(() => (closed = true));
+    await jest.advanceTimersByTimeAsync(100);
+    slow.resolve('v');
+    await loading;
+    await jest.advanceTimersByTimeAsync(0);
+    expect(closed).toBe(true);
+    await closing;
+    const hung = new Cache();
+    void hung.scope<string>('s').getOrSet('a', never);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      let done = false;
+      const stopping = hung.close().then(() => (done = true));
+      await jest.advanceTimersByTimeAsync(4_999);
+      expect(done).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await stopping;
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('refuses a close timeout a timer cannot wait', async () => {
+    await expect(new Cache().close({ timeout: 2 ** 31 })).rejects.toThrow(RangeError);
+    await expect(new Cache().close(null as never)).rejects.toThrow(/`close` options must be an object/);
   });
 });
 
@@ -701,6 +871,21 @@ describe('events and stats', () => {
     expect(await scope.getOrSet('k', async () => 1)).toBe(1);
     expect(await scope.getOrSet('k', async () => 2)).toBe(1);
     expect(reported).toHaveLength(2);
+  });
+
+  it('a listener whose promise rejects never breaks a call, is reported, and leaves no unhandled rejection', async () => {
+    const reported: unknown[] = [];
+    const cache = new Cache({ onListenerError: (e) => reported.push(e) });
+    const bug = new Error('async listener bug');
+    cache.on('*', async () => {
+      throw bug;
+    });
+    const scope = cache.scope<number>('s');
+    expect(await scope.getOrSet('k', async () => 1)).toBe(1);
+    expect(await scope.getOrSet('k', async () => 2)).toBe(1);
+    await drain();
+    expect(reported).toEqual([bug, bug]);
+    expect(unhandled).toEqual([]);
   });
 
   it('refuses listeners of unknown event types', () => {

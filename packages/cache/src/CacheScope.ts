@@ -3,13 +3,16 @@ import { CacheTimeoutError } from './errors/CacheTimeoutError';
 import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
 import { EventBus } from './events/EventBus';
-import type { Clock, EntryOptions, LoadOptions } from './options/CacheOptions';
+import type { Clock, EntryOptions, GetOrSetOptions, LoadOptions } from './options/CacheOptions';
 import { describe } from './options/duration';
+import { deepFreeze } from './options/isolation';
+import type { Isolation } from './options/isolation';
 import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
-import { globToRegExp } from './stores/MemoryStore';
+import { compileGlob, escapeGlob } from './keys/glob';
 import { BatchLoader } from './BatchLoader';
+import { abortReason, raceAbort } from './raceAbort';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
 import type { StoredEntry } from './stores/CacheStore';
@@ -82,6 +85,11 @@ interface Flight<V> {
   discard: boolean;
   /** Set when no caller waits for it any more (refresh-ahead, or callers that timed out). */
   background: boolean;
+  /**
+   * Set when a caller's hard timeout passed: the key no longer waits for this load (the next caller starts
+   * a fresh one); its result, if it ever comes, fills the cache only where no newer value or load is.
+   */
+  detached: boolean;
 }
 
 /** How a read invokes its loader without allocating a closure on the hit path. @internal */
@@ -113,6 +121,8 @@ export class CacheScope<V = unknown> {
   readonly keyPrefix: string;
   /** The exact bound on the number of entries. */
   readonly maxSize: number;
+  /** What callers share when they read a value: see {@link Isolation}. */
+  readonly isolation: Isolation;
 
   /** @internal the resolved options of this scope */
   readonly policy: Policy;
@@ -143,14 +153,18 @@ export class CacheScope<V = unknown> {
    * returned but not put in L1. (Loads have the same protection per key, through `discard`.)
    */
   #invalidations = 0;
+  /** `isolation === 'clone'`: every value handed out is a copy. */
+  readonly #cloning: boolean;
 
   /** @internal use `cache.scope()` */
-  constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string) {
+  constructor(host: ScopeHost, name: string, policy: Policy, maxSize: number, keyPrefix: string, isolation: Isolation = 'none') {
     this.#host = host;
     this.name = name;
     this.policy = policy;
     this.maxSize = maxSize;
     this.keyPrefix = keyPrefix;
+    this.isolation = isolation;
+    this.#cloning = isolation === 'clone';
     this.#bus = new EventBus<CacheEvent>(CacheEventType, host.onListenerError);
     this.#l1 = new BoundedLru<CacheEntry>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
@@ -174,17 +188,26 @@ export class CacheScope<V = unknown> {
    * loader once and share its result or its error (single-flight). On a loader error or timeout, a
    * stale value inside its fail-safe window is served instead.
    *
+   * A caller can stop waiting with `options.signal`; the load goes on for the others.
+   *
    * @example
    * const user = await users.getOrSet(`user:${id}`, () => db.users.find(id), { ttl: '1m' });
    */
-  getOrSet(key: string, loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>, options?: LoadOptions<V>): Promise<V> {
+  getOrSet(key: string, loader: () => V | Uncached<V> | PromiseLike<V | Uncached<V>>, options?: GetOrSetOptions<V>): Promise<V> {
     try {
       checkKey(key);
       if (typeof loader !== 'function') {
         throw new TypeError(`the loader of \`getOrSet\` must be a function, got ${describe(loader)}`);
       }
-      const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
-      return this.read(key, policy, false, callLoader, loader, undefined, null);
+      if (options === undefined) return this.read(key, this.policy, false, callLoader, loader, undefined, null);
+      const { signal, ...load } = options;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError(`\`signal\` must be an AbortSignal, got ${describe(signal)}`);
+      }
+      // An already-aborted caller starts nothing.
+      if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+      const read = this.read(key, resolvePolicy(this.policy, load), false, callLoader, loader, undefined, null);
+      return signal === undefined ? read : raceAbort(read, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -216,6 +239,7 @@ export class CacheScope<V = unknown> {
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
+          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
           return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         const throttledUntil = this.#throttled.get(entry);
@@ -227,6 +251,7 @@ export class CacheScope<V = unknown> {
             this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
             this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
           }
+          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
           return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
         }
         if (now < entry.staleUntil) stale = entry;
@@ -236,8 +261,12 @@ export class CacheScope<V = unknown> {
     this.#misses++;
     if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
     const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false, force);
-    if (stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY) return flight.promise as Promise<V>;
-    return this.#guard(key, flight, stale, policy, now);
+    const answer =
+      stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY
+        ? (flight.promise as Promise<V>)
+        : this.#guard(key, flight, stale, policy, now);
+    // Callers that joined one load each get their own copy.
+    return this.#cloning ? answer.then(cloneValue) : answer;
   }
 
   /**
@@ -254,7 +283,7 @@ export class CacheScope<V = unknown> {
     checkKey(key);
     const entry = this.#fresh(key, true);
     this.#count(key, entry !== undefined);
-    return entry?.value as V | undefined;
+    return (this.#cloning && entry !== undefined ? structuredClone(entry.value) : entry?.value) as V | undefined;
   }
 
   /** Fresh values for `keys`, in order (`undefined` where there is none); L1 misses go to the L2 in one batch. */
@@ -290,7 +319,7 @@ export class CacheScope<V = unknown> {
       });
     }
     keys.forEach((key, i) => this.#count(key, found.has(i)));
-    return values;
+    return this.#cloning ? values.map(cloneValue) : values;
   }
 
   /**
@@ -320,9 +349,10 @@ export class CacheScope<V = unknown> {
       checkKey(pair[0]);
     }
     const written: Array<[string, StoredEntry]> = [];
+    const stamp = this.#host.clock.now();
     for (const [key, value] of list) {
       const entry = this.#setLocal(key, value, policy);
-      if (entry !== undefined) written.push([this.fullKey(key), toStored(entry)]);
+      if (entry !== undefined) written.push([this.fullKey(key), toStored(entry, stamp)]);
     }
     await this.#host.shared?.set(this.name, written);
   }
@@ -435,7 +465,7 @@ export class CacheScope<V = unknown> {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new TypeError(`\`deleteMatch\` takes a non-empty glob pattern such as 'user:*:profile', got ${describe(pattern)}`);
     }
-    const matcher = globToRegExp(pattern);
+    const matcher = compileGlob(pattern);
     const local = this.#removeWhere((key) => matcher.test(key));
     const full = this.keyPrefix === '' ? pattern : `${escapeGlob(this.keyPrefix)}:${pattern}`;
     const removed = await this.#host.shared?.deleteMatching(this.name, full);
@@ -458,6 +488,7 @@ export class CacheScope<V = unknown> {
   clearLocal(): void {
     this.#invalidations++;
     for (const flight of this.#flights.values()) flight.discard = true;
+    this.#flights.clear();
     this.#l1.clear();
     this.#tagIndex.clear();
   }
@@ -604,8 +635,8 @@ export class CacheScope<V = unknown> {
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;
     }
     // A load in progress whose result would carry one of these tags must not store it.
-    for (const flight of this.#flights.values()) {
-      if (flight.tags.length > 0 && flight.tags.some((tag) => tags.includes(tag))) flight.discard = true;
+    for (const [key, flight] of this.#flights) {
+      if (flight.tags.length > 0 && flight.tags.some((tag) => tags.includes(tag))) this.#discardFlight(key);
     }
     return dropped;
   }
@@ -681,7 +712,7 @@ export class CacheScope<V = unknown> {
       result = Promise.reject(error); // a tag template the call cannot fill fails the load, not the store
     }
     // The flight exists before its work starts: the shared path asks it whether it was discarded.
-    const flight: Flight<unknown> = { discard: false, background, tags, promise: STARTING };
+    const flight: Flight<unknown> = { discard: false, background, detached: false, tags, promise: STARTING };
     if (result === undefined) {
       try {
         result =
@@ -700,6 +731,10 @@ export class CacheScope<V = unknown> {
       (value) => {
         settle();
         if (value instanceof Uncached) return value.value as V;
+        // A detached load that comes back late fills the key only if nothing newer holds it.
+        if (flight.detached && !flight.discard && (this.#flights.has(key) || this.#fresh(key, false) !== undefined)) {
+          flight.discard = true;
+        }
         if (value instanceof Loaded) {
           if (!flight.discard && value.entry !== undefined) this.#write(key, value.entry);
         } else if (!flight.discard) {
@@ -748,6 +783,8 @@ export class CacheScope<V = unknown> {
   ): Promise<unknown> {
     const shared = this.#host.shared as SharedLayer;
     const full = this.fullKey(key);
+    // The write's stamp: a value loaded from here on cannot replace, in the L2, one written after this.
+    const stamp = this.#host.clock.now();
     let stale: StoredEntry | undefined;
     if (!force) {
       const stored = await shared.get(this.name, full);
@@ -761,7 +798,7 @@ export class CacheScope<V = unknown> {
       const value: unknown = await factory();
       if (value instanceof Uncached) return value;
       const entry = this.#entryFor(value as V, policy, tags);
-      if (entry !== undefined && !discarded()) await shared.set(this.name, [[full, toStored(entry)]]);
+      if (entry !== undefined && !discarded()) await shared.set(this.name, [[full, toStored(entry, stamp)]]);
       return new Loaded(value, entry);
     };
     try {
@@ -830,7 +867,7 @@ export class CacheScope<V = unknown> {
         : Number.POSITIVE_INFINITY;
     // Equal times share one number (an entry's time fields are boxed doubles: 16 bytes each).
     const staleUntil = stored.staleUntil === stored.freshUntil ? stored.freshUntil : stored.staleUntil;
-    return new CacheEntry(stored.value, stored.freshUntil, staleUntil, refreshAt, stored.tags);
+    return new CacheEntry(this.#keep(stored.value), stored.freshUntil, staleUntil, refreshAt, stored.tags);
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
@@ -883,6 +920,11 @@ export class CacheScope<V = unknown> {
         hard = setTimeout(() => {
           if (!finish()) return;
           timedOut('hard');
+          // The load has outlived its bound: the key stops waiting for it, the next caller loads afresh.
+          if (this.#flights.get(key) === flight) {
+            this.#flights.delete(key);
+            flight.detached = true;
+          }
           if (stale !== undefined) serveStale(stale, 'hard-timeout');
           else reject(new CacheTimeoutError(this.fullKey(key), this.name, policy.hardTimeout));
         }, policy.hardTimeout);
@@ -903,7 +945,13 @@ export class CacheScope<V = unknown> {
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
     // Without fail-safe both times are one number: sharing it saves a 16-byte box per entry.
-    return new CacheEntry(value, freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
+    return new CacheEntry(this.#keep(value), freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
+  }
+
+  /** The form in which this scope keeps a value it stores (see {@link Isolation}). */
+  #keep(value: unknown): unknown {
+    if (this.isolation === 'none') return value;
+    return this.#cloning ? structuredClone(value) : deepFreeze(value);
   }
 
   #write(key: string, entry: CacheEntry): void {
@@ -935,9 +983,15 @@ export class CacheScope<V = unknown> {
     }
   }
 
+  /**
+   * The key's running load (if any) will not store its result, and the key stops waiting for it: its
+   * callers still get its answer, the next caller starts a fresh load.
+   */
   #discardFlight(key: string): void {
     const flight = this.#flights.get(key);
-    if (flight !== undefined) flight.discard = true;
+    if (flight === undefined) return;
+    flight.discard = true;
+    this.#flights.delete(key);
   }
 
   #listening(): boolean {
@@ -950,13 +1004,11 @@ export class CacheScope<V = unknown> {
   }
 }
 
-/** Escapes glob characters so a literal (a key prefix) matches only itself. */
-function escapeGlob(literal: string): string {
-  return literal.replace(/[*?\\]/g, '\\$&');
-}
+const cloneValue = <T>(value: T): T => structuredClone(value);
 
-function toStored(entry: CacheEntry): StoredEntry {
-  return { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
+function toStored(entry: CacheEntry, stamp?: number): StoredEntry {
+  const stored = { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
+  return stamp === undefined ? stored : { ...stored, stamp };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,3 +1,5 @@
+import { AutoRecovery, isCallerError } from './AutoRecovery';
+import type { OwedAction } from './AutoRecovery';
 import { CacheAtomicError } from './errors/CacheAtomicError';
 import type { AtomicFallback } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
@@ -10,11 +12,17 @@ export type SharedErrorReporter = (operation: string, error: unknown, scope: str
  * Every method resolves, never rejects: a failure is reported and answered the way a miss (or a no-op)
  * would be, so Redis being down, slow or returning garbage never fails a call that L1 or the factory
  * can answer. Writes in flight are tracked so that `close()` can wait for them.
+ *
+ * A write, delete or invalidation is told to other processes only once the L2 has it: one that failed
+ * is kept by {@link AutoRecovery} (unless `autoRecovery` is off) and replayed, L2 first and message
+ * second, once the L2 is usable again; a message that failed is kept and sent again the same way.
  * @internal
  */
 export class SharedLayer {
   readonly #pending = new Set<Promise<unknown>>();
   #lookups: Array<{ scope: string; key: string; resolve: (entry: StoredEntry | undefined) => void }> | undefined;
+  readonly #recovery: AutoRecovery | undefined;
+  readonly #unwatch: Array<() => void> = [];
 
   constructor(
     readonly store: CacheStore | undefined,
@@ -25,7 +33,27 @@ export class SharedLayer {
     private readonly report: SharedErrorReporter,
     /** What `setIfAbsent` and `increment` do when the store fails: reject, or let the caller answer locally. */
     private readonly atomicFallback: AtomicFallback = 'reject',
-  ) {}
+    /** `undefined`: failed operations are dropped (reported all the same). */
+    recovery?: { readonly maxItems: number; readonly retryMs: number },
+  ) {
+    if (recovery === undefined || (store === undefined && backplane === undefined)) return;
+    this.#recovery = new AutoRecovery(store, backplane, source, report, recovery.maxItems, recovery.retryMs);
+    const replay = () => this.recover();
+    for (const watched of [store, backplane]) {
+      const stop = watched?.onAvailable?.(replay);
+      if (typeof stop === 'function') this.#unwatch.push(stop);
+    }
+  }
+
+  /** Operations kept for replay (0 without auto-recovery). */
+  get owed(): number {
+    return this.#recovery?.size ?? 0;
+  }
+
+  /** Replays at once what failed earlier (the connection is back); resolves when done or failed again. */
+  recover(): Promise<void> {
+    return this.#recovery === undefined ? Promise.resolve() : this.#track(this.#recovery.replay());
+  }
 
   /**
    * One key's L2 entry. Lookups made in the same tick (a batch loader's misses, concurrent misses on
@@ -64,20 +92,37 @@ export class SharedLayer {
     return keys.map((key, i) => this.#checked(found[i], scope, key));
   }
 
-  /** Writes entries to the L2, then tells other processes to drop their L1 copies. */
+  /**
+   * Writes entries to the L2, then tells other processes to drop their L1 copies. If the L2 write fails
+   * it is kept for replay and nothing is published now (the message goes out after the replayed write);
+   * a value the store cannot encode (`TypeError`) deletes the key instead, so nobody reads the old one.
+   */
   async set(scope: string, entries: ReadonlyArray<readonly [string, StoredEntry]>): Promise<void> {
     if (entries.length === 0) return;
+    const keys = entries.map(([key]) => key);
     if (this.store !== undefined) {
-      await this.#attempt('set', scope, entries.length === 1 ? entries[0]?.[0] : undefined, () => this.store!.setMany(entries), undefined);
+      const failure = await this.#failure('set', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.setMany(entries));
+      if (failure !== undefined && isCallerError(failure)) {
+        await this.delete(scope, keys);
+        return;
+      }
+      if (failure !== undefined && this.#recovery !== undefined) {
+        for (const [key, entry] of entries) this.#recovery.owe({ op: 'set', key, entry }, scope, 'store');
+        return;
+      }
+      if (failure === undefined) this.#recovery?.settle(keys.map((key) => ({ op: 'delete', key })));
     }
-    await this.publish(scope, { type: 'keys', source: this.source, keys: entries.map(([key]) => key) });
+    await this.publish(scope, { type: 'keys', source: this.source, keys });
   }
 
   async delete(scope: string, keys: readonly string[]): Promise<number | undefined> {
-    const deleted =
-      this.store === undefined
-        ? undefined
-        : await this.#attempt('delete', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.deleteMany(keys), undefined);
+    let deleted: number | undefined;
+    if (this.store !== undefined) {
+      const actions = keys.map((key): OwedAction => ({ op: 'delete', key }));
+      const result = await this.#owing('delete', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.deleteMany(keys), actions);
+      if (result === OWED) return undefined;
+      deleted = result;
+    }
     await this.publish(scope, { type: 'keys', source: this.source, keys });
     return deleted;
   }
@@ -114,27 +159,42 @@ export class SharedLayer {
   }
 
   async deleteByPrefix(scope: string | undefined, prefix: string): Promise<number | undefined> {
-    const deleted =
-      this.store === undefined ? undefined : await this.#attempt('deleteByPrefix', scope, prefix, () => this.store!.deleteByPrefix(prefix), undefined);
+    let deleted: number | undefined;
+    if (this.store !== undefined) {
+      const result = await this.#owing('deleteByPrefix', scope, prefix, () => this.store!.deleteByPrefix(prefix), [{ op: 'prefix', prefix }]);
+      if (result === OWED) return undefined;
+      deleted = result;
+    }
     await this.publish(scope, { type: 'prefix', source: this.source, prefix });
     return deleted;
   }
 
   async deleteMatching(scope: string, pattern: string): Promise<number | undefined> {
-    const deleted =
-      this.store === undefined ? undefined : await this.#attempt('deleteMatching', scope, pattern, () => this.store!.deleteMatching(pattern), undefined);
+    let deleted: number | undefined;
+    if (this.store !== undefined) {
+      const result = await this.#owing('deleteMatching', scope, pattern, () => this.store!.deleteMatching(pattern), [{ op: 'match', pattern }]);
+      if (result === OWED) return undefined;
+      deleted = result;
+    }
     await this.publish(scope, { type: 'match', source: this.source, pattern });
     return deleted;
   }
 
   async invalidateTags(tags: readonly string[]): Promise<void> {
-    if (this.store !== undefined) await this.#attempt('invalidateTags', undefined, undefined, () => this.store!.invalidateTags(tags), undefined);
+    if (this.store !== undefined) {
+      const actions = tags.map((tag): OwedAction => ({ op: 'tag', tag }));
+      const result = await this.#owing('invalidateTags', undefined, undefined, () => this.store!.invalidateTags(tags), actions);
+      if (result === OWED) return;
+    }
     await this.publish(undefined, { type: 'tags', source: this.source, tags });
   }
 
+  /** Sends `message`; one that fails is kept and sent again (after what is owed before it) by the replay. */
   async publish(scope: string | undefined, message: BackplaneMessage): Promise<void> {
     if (this.backplane === undefined) return;
-    await this.#attempt('publish', scope, undefined, () => this.backplane!.publish(message), undefined);
+    const failure = await this.#failure('publish', scope, undefined, () => this.backplane!.publish(message));
+    if (failure === undefined || this.#recovery === undefined) return;
+    for (const action of actionsOf(message)) this.#recovery.owe(action, scope, 'publish');
   }
 
   /**
@@ -193,6 +253,15 @@ export class SharedLayer {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
+  /**
+   * After {@link drain}: a last replay of what is owed, then the retries stop; what is still owed is
+   * reported as abandoned.
+   */
+  async close(): Promise<void> {
+    for (const stop of this.#unwatch.splice(0)) stop();
+    await this.#recovery?.close();
+  }
+
   #atomicFailed(operation: 'setIfAbsent' | 'incr', scope: string, key: string, error: unknown): undefined {
     this.report(operation === 'incr' ? 'increment' : operation, error, scope, key);
     if (this.atomicFallback === 'local') return undefined;
@@ -201,11 +270,49 @@ export class SharedLayer {
 
   async #attempt<T, F>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, fallback: F): Promise<T | F> {
     try {
-      return await this.#track(run());
+      const result = await this.#track(run());
+      this.#succeeded();
+      return result;
     } catch (error) {
       this.report(operation, error, scope, key);
       return fallback;
     }
+  }
+
+  /** Runs `run`; resolves to its error (reported) or `undefined` when it succeeded. */
+  async #failure(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<unknown>): Promise<unknown> {
+    try {
+      await this.#track(run());
+      this.#succeeded();
+      return undefined;
+    } catch (error) {
+      this.report(operation, error, scope, key);
+      return error ?? new Error(`${operation} failed`);
+    }
+  }
+
+  /**
+   * Runs an L2 operation; when it fails (and can be replayed), keeps `actions` for replay and resolves to
+   * {@link OWED}; when it succeeds, drops what was kept for the same keys (superseded).
+   */
+  async #owing<T>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, actions: readonly OwedAction[]): Promise<T | undefined | typeof OWED> {
+    let result: T;
+    try {
+      result = await this.#track(run());
+    } catch (error) {
+      this.report(operation, error, scope, key);
+      if (this.#recovery === undefined || isCallerError(error)) return undefined;
+      for (const action of actions) this.#recovery.owe(action, scope, 'store');
+      return OWED;
+    }
+    this.#recovery?.settle(actions);
+    this.#succeeded();
+    return result;
+  }
+
+  /** The L2 or the backplane answered: if something is owed, this is the moment to replay it. */
+  #succeeded(): void {
+    if (this.#recovery !== undefined && this.#recovery.size > 0) void this.recover();
   }
 
   /** A slot that is not an entry (an undecodable value, garbage) is reported and answered as a miss. */
@@ -227,3 +334,21 @@ export class SharedLayer {
   }
 }
 
+/** Said by {@link SharedLayer}'s L2 operations that failed and were kept for replay. */
+const OWED: unique symbol = Symbol('owed');
+
+/** The per-key (per-tag, …) pieces of a message, to keep when it could not be sent. */
+function actionsOf(message: BackplaneMessage): OwedAction[] {
+  switch (message.type) {
+    case 'keys':
+      return message.keys.map((key) => ({ op: 'delete', key }));
+    case 'tags':
+      return message.tags.map((tag) => ({ op: 'tag', tag }));
+    case 'prefix':
+      return [{ op: 'prefix', prefix: message.prefix }];
+    case 'match':
+      return [{ op: 'match', pattern: message.pattern }];
+    case 'scope':
+      return [{ op: 'scope', name: message.scope }];
+  }
+}

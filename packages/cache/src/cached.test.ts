@@ -218,6 +218,35 @@ describe('cache.cached()', () => {
     expect(events.map((e) => `${e.type} ${e.key}`)).toEqual(['CACHE_MISS getUser:#1', 'CACHE_HIT getUser:#1']);
   });
 
+  it('refuses tags that no invalidateTags() call could name', () => {
+    const cache = new Cache();
+    expect(() => cache.cached(async (n: number) => n, { tags: [1] as never })).toThrow(
+      /^`tags` must hold non-empty strings \(tags or templates such as 'user:\{id\}'\), got 1$/,
+    );
+    expect(() => cache.cached(async (n: number) => n, { tags: ['ok', ''] })).toThrow(/must hold non-empty strings .*got ""/);
+    expect(() => cache.cached(async (n: number) => n, { tags: [undefined] as never })).toThrow(/got undefined/);
+    expect(cache.scopeNames).toEqual([]);
+  });
+
+  it('names the function in option errors, also when it is anonymous but given a `name`', () => {
+    const cache = new Cache();
+    const error = (() => {
+      try {
+        cache.cached(async (n: number) => n, { name: 'getUser', hardTimeout: 2 ** 31 });
+      } catch (thrown) {
+        return thrown as RangeError;
+      }
+    })();
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error?.message).toBe('scope `getUser`: `hardTimeout` must be at most 2147483647 ms (about 24.8 days, the longest a timer can wait), got 2147483648');
+    expect(() => cache.cached(async function loadUser(n: number) { return n; }, { maxSize: 0 })).toThrow(
+      /^scope `loadUser`: `maxSize` must be a positive integer or Infinity, got 0$/,
+    );
+    expect(() => cache.cached(async (q: { id: number }) => q.id, { name: 'getUser', key: 'user:{}' })).toThrow(
+      'the key template of getUser `user:{}` has an empty placeholder `{}`',
+    );
+  });
+
   it('rejects what is not a function', () => {
     expect(() => new Cache().cached('x' as never)).toThrow(/`cached` wraps a function, got "x"/);
     expect(() => new Cache().cached(async () => 1, { key: 5 as never })).toThrow(/`key` must be a template string or a function/);

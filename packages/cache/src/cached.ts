@@ -69,7 +69,8 @@ export function createCached<A extends unknown[], R>(
     throw new TypeError(`the options of \`cached\` must be an object, got ${describe(options)}`);
   }
   const { key, skipArgs = 0, tags, name, scope: shared, ...scopeOptions } = options;
-  const fnName = fn.name || 'anonymous function';
+  const fnName = name ?? (fn.name || 'anonymous function');
+  checkStaticTags(tags);
   if (!Number.isInteger(skipArgs) || skipArgs < 0) {
     throw new RangeError(`\`skipArgs\` must be a non-negative integer, got ${describe(skipArgs)}`);
   }
@@ -77,7 +78,7 @@ export function createCached<A extends unknown[], R>(
   let scope: CacheScope<R>;
   let policy: Policy;
   if (shared !== undefined) {
-    for (const option of ['maxSize', 'keyPrefix', 'onEvent'] as const) {
+    for (const option of ['maxSize', 'keyPrefix', 'onEvent', 'isolation'] as const) {
       if (scopeOptions[option] !== undefined) {
         throw new TypeError(`\`${option}\` belongs to the shared scope \`${shared.name}\`: set it where the scope is created`);
       }
@@ -175,6 +176,15 @@ function localKeyOf<A extends unknown[]>(
     };
   }
   throw new TypeError(`\`key\` must be a template string or a function of the arguments, got ${describe(key)}`);
+}
+
+/** Refuses, before any scope is made, a tag list that holds what no `invalidateTags()` call can name. */
+function checkStaticTags(tags: unknown): void {
+  if (!Array.isArray(tags)) return; // a function, or a wrong type that tagsOfCall reports
+  const bad = tags.findIndex((t: unknown) => typeof t !== 'string' || t === '');
+  if (bad !== -1) {
+    throw new TypeError(`\`tags\` must hold non-empty strings (tags or templates such as 'user:{id}'), got ${describe(tags[bad])}`);
+  }
 }
 
 function tagsOfCall<A extends unknown[], R>(

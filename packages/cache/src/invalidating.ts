@@ -82,10 +82,11 @@ export function recache<RA extends unknown[], A extends unknown[] = unknown[], R
       if (source === undefined) {
         throw new TypeError('`recache` with include / rename / extra needs the writer to take an object argument');
       }
-      const picked: Record<string, unknown> = {};
+      // Field names come from user data: own properties only, into an object without a prototype.
+      const picked = Object.create(null) as Record<string, unknown>;
       for (const field of include ?? Object.keys(source)) {
-        if (!(field in source)) throw new TypeError(`\`recache\` includes \`${field}\`, which the writer's argument lacks`);
-        picked[rename[field] ?? field] = source[field];
+        if (!Object.hasOwn(source, field)) throw new TypeError(`\`recache\` includes \`${field}\`, which the writer's argument lacks`);
+        picked[Object.hasOwn(rename, field) ? (rename[field] as string) : field] = source[field];
       }
       const readerArgs = [{ ...picked, ...extra }];
       return () => readerArgs;

@@ -73,6 +73,21 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       expect((await t.store.getMany(['k']))[0]).toMatchObject({ value: 'new' });
     });
 
+    it('keeps, of two writes of a key, the one with the later stamp, whatever the order they arrive in', async () => {
+      const at = t.now();
+      await t.store.setMany([['k', { ...entry('newer', 60_000), stamp: at + 10 }]]);
+      await t.store.setMany([['k', { ...entry('older', 60_000), stamp: at }]]); // a slow load landing late
+      expect((await t.store.getMany(['k']))[0]).toMatchObject({ value: 'newer' });
+      await t.store.setMany([['k', { ...entry('older, stale', -1), stamp: at + 5 }]]); // would delete the key
+      expect((await t.store.getMany(['k']))[0]).toMatchObject({ value: 'newer' });
+      await t.store.setMany([['k', { ...entry('same stamp', 60_000, 60_000, ['t']), stamp: at + 10 }]]);
+      expect((await t.store.getMany(['k']))[0]).toMatchObject({ value: 'same stamp', tags: ['t'] });
+      await t.store.setMany([['k', { ...entry('latest', 60_000), stamp: at + 20 }]]);
+      expect((await t.store.getMany(['k']))[0]).toMatchObject({ value: 'latest' });
+      await t.store.setMany([['k', entry('no stamp: no ordering', 60_000)]]);
+      expect((await t.store.getMany(['k']))[0]).toMatchObject({ value: 'no stamp: no ordering' });
+    });
+
     it('deletes keys and counts the ones that existed', async () => {
       await t.store.setMany([
         ['a', entry(1, 60_000)],

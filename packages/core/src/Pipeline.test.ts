@@ -569,6 +569,17 @@ describe('forms of the `cache` option', () => {
     expect(user).toHaveBeenCalledTimes(2);
   });
 
+  it.each([
+    ['cache', true, "`cache` must be cache options such as { ttl: '5m' }, or a CacheScope, got true"],
+    ['retry', 3, '`retry` must be an options object such as { maxAttempts: 3 }, got 3'],
+    ['circuitBreaker', true, '`circuitBreaker` must be an options object such as { failureThreshold: 5 }, got true'],
+    ['bulkhead', 'x', '`bulkhead` must be an options object such as { maxConcurrent: 10 }, got "x"'],
+    ['rateLimiter', null, "`rateLimiter` must be an options object such as { maxCalls: 100, period: '1s' }, got null"],
+    ['retry', [], '`retry` must be an options object such as { maxAttempts: 3 }, got an array'],
+  ])('refuses `%s: %p` (a layer is an object of settings, not a switch)', (layer, value, message) => {
+    expect(() => new ResilienceRegistry().resilient({ [layer]: value })).toThrow(new TypeError(message));
+  });
+
   it('two functions with the same name cannot both derive keys in one shared scope', () => {
     const registry = new ResilienceRegistry();
     const shared = registry.cache.scope<number>('shared');

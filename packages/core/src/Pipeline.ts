@@ -1,7 +1,8 @@
 import { CacheScope, EventBus, describeValue as describe, uncached } from '@toolkit/cache';
 import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
-import { attemptContext, attemptStorage, callStorage, neverAborted } from './context';
-import type { CallState } from './context';
+import { CallState } from './CallState';
+import type { CallEvents } from './CallState';
+import { enterAttempt, leaveAttempt, neverAborted } from './context';
 import { isRateLimitedError } from './errors/RateLimitedError';
 import { EventType, resilienceEvent } from './events/ResilienceEvents';
 import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
@@ -15,6 +16,7 @@ import { RateLimiterPolicy } from './policies/RateLimiterPolicy';
 import { Retry } from './policies/Retry';
 import { Timeout } from './policies/Timeout';
 import { toMs } from '@toolkit/cache';
+import { checkLayerOptions } from './options/checkLayerOptions';
 
 /** A function wrapped by `resilient()`: the same parameters, a promise of the same result. */
 export interface ResilientFunction<A extends unknown[], R> {
@@ -70,6 +72,8 @@ export class Pipeline {
   readonly #fallback: AnyFallback | undefined;
   readonly #fallbackOn: readonly ErrorMatcher[] | undefined;
   readonly #syncs = new Set<() => void>();
+  /** The breaker → [attempt timeout] → fn part of one attempt (bound once: the breaker calls it per attempt). */
+  readonly #timed = (call: CallState): Promise<unknown> => this.#timedAttempt(call);
   /** Held here: the registry watches it through a WeakRef, so it lives exactly as long as the pipeline. */
   readonly #onGlobalListeners = () => this.#syncAll();
 
@@ -84,6 +88,7 @@ export class Pipeline {
     if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
       throw new TypeError(`\`name\` must be a non-empty string, got ${describe(options.name)}`);
     }
+    checkLayerOptions(options as ResilientOptions<never, unknown>);
     this.#host = host;
     this.#options = options;
     this.name = options.name;
@@ -91,7 +96,7 @@ export class Pipeline {
     host.watchGlobalListeners(this.#onGlobalListeners);
     if (options.onEvent !== undefined) this.bus.on('*', options.onEvent);
 
-    if (options.retry !== undefined) this.#retry = new Retry(options.retry);
+    if (options.retry !== undefined) this.#retry = new Retry(options.retry, (call) => this.#recorded(call));
     this.#ignoreOn = checkMatchers(options.retry?.ignoreOn, 'retry.ignoreOn');
     if (options.timeout !== undefined) {
       const t = typeof options.timeout === 'object' ? options.timeout : { after: options.timeout };
@@ -121,8 +126,11 @@ export class Pipeline {
     }
   }
 
-  /** Wraps `fn` in this pipeline. */
-  wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): ResilientFunction<A, Awaited<R>> {
+  /**
+   * Wraps `fn` in this pipeline. With `passContext`, `fn` takes the attempt's {@link AttemptContext} as
+   * its first argument, before the call's arguments (`policy.withContext(fn)`).
+   */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, passContext = false): ResilientFunction<A, Awaited<R>> {
     if (typeof fn !== 'function') throw new TypeError(`resilient() wraps a function, got ${describe(fn)}`);
     type V = Awaited<R>;
     const functionName = fn.name || this.name || 'anonymous';
@@ -134,14 +142,21 @@ export class Pipeline {
       if (bus.active) bus.emit(event);
       if (global.active) global.emit(event);
     };
+    const events: CallEvents = {
+      get active() {
+        return bus.active || global.active;
+      },
+      emit,
+    };
     const cacheOption = this.#options.cache as CachedOptions<A, V> | CacheScope<V> | undefined;
     let cached: CachedFunction<A, V> | undefined;
-    const keyOf = (args: A): (() => string | undefined) => () => cached?.keyFor(...args);
+    const keyOf = (args: unknown[]): string | undefined => cached?.keyFor(...(args as A));
+    const target = fn as (...args: unknown[]) => unknown;
 
-    const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> => {
-      const call: CallState = { functionName, key: keyOf(args), signal, attempts: 0, retryDelay: 0, retrySleep: undefined, emit };
-      return callStorage.run(call, () => this.#run<A, V>(call, fn as (...args: A) => V | PromiseLike<V>, thisArg, args, cached !== undefined));
-    };
+    const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> =>
+      this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext, this.#timed), cached !== undefined) as Promise<
+        V | Uncached<V>
+      >;
 
     let wrapped: ResilientFunction<A, V>;
     if (cacheOption !== undefined) {
@@ -196,17 +211,19 @@ export class Pipeline {
     for (const sync of this.#syncs) sync();
   }
 
-  /** Fallback around the policies: SUCCESS, FAILURE or FALLBACK_USED ends every call that ran. */
-  async #run<A extends unknown[], V>(
-    call: CallState,
-    fn: (...args: A) => V | PromiseLike<V>,
-    thisArg: unknown,
-    args: A,
-    hasCache: boolean,
-  ): Promise<V | Uncached<V>> {
+  /**
+   * Fallback around the policies: SUCCESS, FAILURE or FALLBACK_USED ends every call that ran. Without a
+   * fallback and with nobody listening when the call starts, the policies' own promise is the call's.
+   */
+  #run(call: CallState, hasCache: boolean): Promise<unknown> {
+    if (this.#fallback === undefined && !call.observed) return this.#policies(call);
+    return this.#observed(call, hasCache);
+  }
+
+  async #observed(call: CallState, hasCache: boolean): Promise<unknown> {
     const started = performance.now();
     try {
-      const value = await this.#policies(call, fn, thisArg, args);
+      const value = await this.#policies(call);
       call.emit((name) =>
         resilienceEvent.SUCCESS(name, { key: call.key(), attempt: call.attempts, durationMs: performance.now() - started }),
       );
@@ -218,7 +235,7 @@ export class Pipeline {
           resilienceEvent.FALLBACK_USED(name, { key: call.key(), attempt: call.attempts, error, durationMs: performance.now() - started }),
         );
         const handler = fallback.handler;
-        const value = (typeof handler === 'function' ? await (handler as (e: unknown, a: A) => V)(error, args) : handler) as V;
+        const value: unknown = typeof handler === 'function' ? await (handler as (e: unknown, a: unknown[]) => unknown)(error, call.args) : handler;
         return hasCache && fallback.cacheFallback !== true ? uncached(value) : value;
       }
       call.emit((name) =>
@@ -234,88 +251,108 @@ export class Pipeline {
   }
 
   /** breaker admission → rate limiter → bulkhead → [call timeout] → retry → breaker → [attempt timeout] → fn */
-  async #policies<A extends unknown[], V>(
-    call: CallState,
-    fn: (...args: A) => V | PromiseLike<V>,
-    thisArg: unknown,
-    args: A,
-  ): Promise<V> {
-    const { circuitBreaker: breaker, rateLimiter, bulkhead } = this;
-    const retry = this.#retry;
-    const attemptTimeout = this.#attemptTimeout;
-    const callTimeout = this.#callTimeout;
-    const ignoreOn = this.#ignoreOn;
-    const name = call.functionName;
+  #policies(call: CallState): Promise<unknown> {
+    const breaker = this.circuitBreaker;
+    if (breaker !== undefined) {
+      try {
+        breaker.admit(call.functionName);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const run = this.#limited(call);
+    // Only ignoreOn makes Passthroughs (see #timedAttempt): unwrap them before the caller sees them.
+    return this.#ignoreOn === undefined ? run : run.catch(unwrapPassthrough);
+  }
 
-    // Under a timeout, `from` is the attempt's LazyAbort: its signal is only made if fn reads it.
-    const invoke = (from: AbortSignal | LazyAbort): Promise<V> => {
-      if (from.aborted) return Promise.reject(abortError(from));
-      const attempt = ++call.attempts;
-      return attemptStorage.run(attemptContext(from, attempt, name), () => callNow(fn, thisArg, args));
-    };
-    // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
-    const passIgnored = (error: unknown): never => {
-      throw ignoreOn !== undefined && matchesAny(ignoreOn, error) ? new Passthrough(error) : error;
-    };
-    const timed = (signal: AbortSignal): Promise<V> =>
-      (attemptTimeout === undefined
-        ? invoke(signal)
-        : attemptTimeout.execute(invoke, signal, {
-            functionName: name,
+  #limited(call: CallState): Promise<unknown> {
+    const rateLimiter = this.rateLimiter;
+    if (rateLimiter === undefined) return this.#isolated(call);
+    return rateLimiter.execute(() => this.#isolated(call), call.signal).catch((error: unknown) => {
+      if (isRateLimitedError(error)) {
+        call.emit((n) => resilienceEvent.RATE_LIMITED(n, { key: call.key(), error }, { retryAfterMs: error.retryAfterMs }));
+      }
+      throw error;
+    });
+  }
+
+  #isolated(call: CallState): Promise<unknown> {
+    const bulkhead = this.bulkhead;
+    if (bulkhead === undefined) return this.#bounded(call);
+    return bulkhead.execute(() => this.#bounded(call), call.signal, call.functionName, () =>
+      call.emit((n) => resilienceEvent.BULKHEAD_REJECTED(n, { key: call.key() })),
+    );
+  }
+
+  #bounded(call: CallState): Promise<unknown> {
+    const callTimeout = this.#callTimeout;
+    if (callTimeout === undefined) return this.#retried(call);
+    return callTimeout.execute(
+      (deadline) => {
+        call.inner = deadline.signal; // the layers inside stop at the call's deadline
+        return this.#retried(call);
+      },
+      call.signal,
+      {
+        functionName: call.functionName,
+        abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
+        onTimeout: () =>
+          call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: callTimeout.ms })),
+      },
+    );
+  }
+
+  #retried(call: CallState): Promise<unknown> {
+    return this.#retry === undefined ? this.#recorded(call) : this.#retry.execute(call);
+  }
+
+  #recorded(call: CallState): Promise<unknown> {
+    const breaker = this.circuitBreaker;
+    return breaker === undefined ? this.#timedAttempt(call) : breaker.execute(call);
+  }
+
+  #timedAttempt(call: CallState): Promise<unknown> {
+    const attemptTimeout = this.#attemptTimeout;
+    const run =
+      attemptTimeout === undefined
+        ? invoke(call, call.inner)
+        : attemptTimeout.execute((from) => invoke(call, from), call.inner, {
+            functionName: call.functionName,
             attempt: call.attempts + 1,
             onTimeout: () =>
               call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: attemptTimeout.ms })),
-          })
-      ).catch(passIgnored);
-    const recorded = (signal: AbortSignal): Promise<V> =>
-      breaker === undefined
-        ? timed(signal)
-        : breaker.execute(() => timed(signal), signal, name, (ms) =>
-            call.emit((n) => resilienceEvent.SLOW_CALL(n, { key: call.key(), attempt: call.attempts, durationMs: ms })),
-          );
-    const retried = (signal: AbortSignal): Promise<V> => (retry === undefined ? recorded(signal) : retry.execute(recorded, signal));
-    const bounded = (): Promise<V> =>
-      callTimeout === undefined
-        ? retried(call.signal)
-        : callTimeout.execute((attempt) => retried(attempt.signal), call.signal, {
-            functionName: name,
-            abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
-            onTimeout: () =>
-              call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: callTimeout.ms })),
           });
-    const isolated = (): Promise<V> =>
-      bulkhead === undefined
-        ? bounded()
-        : bulkhead.execute(bounded, call.signal, name, () => call.emit((n) => resilienceEvent.BULKHEAD_REJECTED(n, { key: call.key() })));
-    const limited = (): Promise<V> =>
-      rateLimiter === undefined
-        ? isolated()
-        : rateLimiter.execute(() => isolated(), call.signal).catch((error: unknown) => {
-            if (isRateLimitedError(error)) {
-              call.emit((n) => resilienceEvent.RATE_LIMITED(n, { key: call.key(), error }, { retryAfterMs: error.retryAfterMs }));
-            }
-            throw error;
-          });
-
-    try {
-      breaker?.admit(name);
-      return await limited();
-    } catch (error) {
-      throw error instanceof Passthrough ? error.error : error;
-    }
+    // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
+    const ignoreOn = this.#ignoreOn;
+    if (ignoreOn === undefined) return run;
+    return run.catch((error: unknown) => {
+      throw matchesAny(ignoreOn, error) ? new Passthrough(error) : error;
+    });
   }
 }
 
 /**
- * Calls `fn` at once (a load starts in the tick of the call, not after the caller's other work), with a
- * synchronous throw as a rejection.
+ * Starts one attempt of `call` under `from` (its signal, or its timeout's lazy abort): calls the function
+ * at once (a load starts in the tick of the call, not after the caller's other work), with a synchronous
+ * throw as a rejection. `attemptSignal()` and `currentAttempt()` see this attempt during the function's
+ * synchronous start.
  */
-function callNow<A extends unknown[], V>(fn: (...args: A) => V | PromiseLike<V>, thisArg: unknown, args: A): Promise<V> {
+function invoke(call: CallState, from: AbortSignal | LazyAbort): Promise<unknown> {
+  if (from.aborted) return Promise.reject(abortError(from));
+  call.startAttempt(from);
+  const previous = enterAttempt(call);
   try {
-    return Promise.resolve(fn.apply(thisArg, args));
+    const fn = call.fn;
+    return Promise.resolve(call.passContext ? fn.call(call.thisArg, call.attemptContext(), ...call.args) : fn.apply(call.thisArg, call.args));
   } catch (error) {
     return Promise.reject(error);
+  } finally {
+    leaveAttempt(previous);
   }
+}
+
+function unwrapPassthrough(error: unknown): never {
+  throw error instanceof Passthrough ? error.error : error;
 }
 
 /** Forwards a scope's cache events into the pipeline's stream while `on` is true. */

@@ -264,6 +264,16 @@ describe('registry: options', () => {
     expect(wrapped.cache?.scope.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 
+  it('health() lists breakers named like Object.prototype members as any other', () => {
+    const registry = new ResilienceRegistry();
+    registry.resilient({ name: '__proto__', circuitBreaker: {} });
+    registry.resilient({ name: 'constructor', circuitBreaker: {} });
+    const health = registry.health();
+    expect(Object.keys(health)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(health, '__proto__')?.value).toEqual({ state: 'closed', lastFailure: undefined });
+    expect(Object.getOwnPropertyDescriptor(health, 'constructor')?.value).toEqual({ state: 'closed', lastFailure: undefined });
+  });
+
   it('health() is empty while no breaker is named', () => {
     const registry = new ResilienceRegistry();
     registry.resilient({ circuitBreaker: {} });

@@ -1,4 +1,5 @@
 import { Cache, EventBus, describeValue as describe } from '@toolkit/cache';
+import type { AttemptContext } from './context';
 import { EventType } from './events/ResilienceEvents';
 import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
 import type { ResilientOptions } from './options/ResilientOptions';
@@ -15,6 +16,26 @@ import type { CircuitStateName } from './policies/CircuitBreaker';
 export interface ResiliencePolicy<A extends unknown[] = unknown[], R = unknown, F = never> {
   /** Wraps `fn`. The result type is `fn`'s, or the fallback's value (`F`, `never` without a fallback). */
   <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>): ResilientFunction<FA, Awaited<FR> | F>;
+  /**
+   * Wraps `fn`, which receives the running attempt's context (`{ signal, attempt, functionName }`) as its
+   * first argument, before the call's arguments; callers pass only theirs. The hook-free way to reach
+   * the attempt's `signal` anywhere in the function, after any number of `await`s (`attemptSignal()`
+   * only knows the attempt during the function's synchronous start). Cache keys are made from the
+   * call's arguments alone.
+   *
+   * @example
+   * const getUser = resilient({ retry: { maxAttempts: 3 }, timeout: '2s' }).withContext(
+   *   async ({ signal, attempt }, id: number) => {
+   *     const token = await auth.token();
+   *     const res = await fetch(`https://api.example.com/users/${id}`, { signal, headers: { token } });
+   *     return res.json();
+   *   },
+   * );
+   * await getUser(42); // (id: number) => Promise<...>
+   */
+  withContext<FA extends A, FR extends R>(
+    fn: (context: AttemptContext, ...args: FA) => FR | PromiseLike<FR>,
+  ): ResilientFunction<FA, Awaited<FR> | F>;
   /** The pipeline's name (`options.name`). */
   readonly pipelineName: string | undefined;
   /** The shared circuit breaker, if any. */
@@ -38,7 +59,7 @@ export interface BreakerHealth {
 export interface ResilienceRegistryOptions {
   /** The cache that pipelines with `cache` options create their scopes in. @default a new Cache() */
   cache?: Cache;
-  /** Called when an event listener throws; the call is never affected. @default process.emitWarning */
+  /** Called when an event listener throws or its promise rejects; the call is never affected. @default process.emitWarning */
   onListenerError?: (error: unknown) => void;
 }
 
@@ -115,6 +136,8 @@ export class ResilienceRegistry {
       <FA extends A, FR extends R>(fn: (...args: FA) => FR | PromiseLike<FR>) =>
         pipeline.wrap<FA, FR>(fn) as ResilientFunction<FA, Awaited<FR> | F>,
       {
+        withContext: <FA extends A, FR extends R>(fn: (context: AttemptContext, ...args: FA) => FR | PromiseLike<FR>) =>
+          pipeline.wrap(fn as unknown as (...args: FA) => FR | PromiseLike<FR>, true) as ResilientFunction<FA, Awaited<FR> | F>,
         pipelineName: pipeline.name,
         circuitBreaker: pipeline.circuitBreaker,
         bulkhead: pipeline.bulkhead,
@@ -138,7 +161,8 @@ export class ResilienceRegistry {
 
   /** The state of every named breaker, for health checks: `{ payments: { state: 'open', lastFailure } }`. */
   health(): Record<string, BreakerHealth> {
-    const out: Record<string, BreakerHealth> = {};
+    // Keyed by user-chosen names: no prototype, so a breaker named `__proto__` is listed like any other.
+    const out = Object.create(null) as Record<string, BreakerHealth>;
     for (const [name, breaker] of this.#breakers) out[name] = { state: breaker.state, lastFailure: breaker.lastFailure };
     return out;
   }

@@ -1,5 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ResilienceEvent } from './events/ResilienceEvents';
+import type { CallState } from './CallState';
 import { LazyAbort } from './policies/LazyAbort';
 import { LazySignalContext } from './policies/LazySignalContext';
 
@@ -26,42 +25,50 @@ class LazyAttemptContext extends LazySignalContext implements AttemptContext {
 }
 
 /**
- * The context of attempt number `attempt`, for `attemptStorage`. `from` is the signal the attempt runs
- * under, or a timeout's {@link LazyAbort}, whose signal is then only made if the attempt reads it.
+ * The context of attempt number `attempt`. `from` is the signal the attempt runs under, or a timeout's
+ * {@link LazyAbort}, whose signal is then only made if the attempt reads it.
  * @internal
  */
 export function attemptContext(from: AbortSignal | LazyAbort, attempt: number, functionName: string): AttemptContext {
   return from instanceof LazyAbort ? new LazyAttemptContext(from, attempt, functionName) : { signal: from, attempt, functionName };
 }
 
-/** One call through a pipeline, as its layers and event listeners see it. @internal */
-export interface CallState {
-  readonly functionName: string;
-  /** The call's cache key, computed only when an event needs it. */
-  readonly key: () => string | undefined;
-  /** The caller's signal (`withSignal`), or a signal that never aborts. */
-  readonly signal: AbortSignal;
-  /** Attempts started so far. */
-  attempts: number;
-  /** The wait before the next attempt, as computed by retry's backoff (for the RETRY event). */
-  retryDelay: number;
-  /** That wait, started when the backoff was computed; the next attempt awaits it. Abortable. */
-  retrySleep: Promise<void> | undefined;
-  /** Emits an event of this call's pipeline; `build` runs only when someone listens. */
-  readonly emit: (build: (functionName: string) => ResilienceEvent) => void;
-}
-
-/** @internal the call running in this async context (for attributing policy events) */
-export const callStorage = new AsyncLocalStorage<CallState>();
-/** @internal the attempt running in this async context (for `attemptSignal()`) */
-export const attemptStorage = new AsyncLocalStorage<AttemptContext>();
-
 const neverAborted: AbortSignal = new AbortController().signal;
 
 /**
- * The `AbortSignal` of the attempt running now, from inside a function wrapped by `resilient()`. It aborts
- * when the attempt times out or the caller aborts, so the function can stop its work without taking a
- * signal parameter. Outside a pipeline it is a signal that never aborts.
+ * The call whose wrapped function is starting now: set by the pipeline around the synchronous start of
+ * each attempt (`fn(...args)` up to its first `await`), restored right after. A plain variable, not an
+ * AsyncLocalStorage: Node's promise hooks stay off, so no `await` anywhere in the process pays for it.
+ */
+let starting: CallState | undefined;
+
+/**
+ * Marks `call` as the one whose attempt starts now; returns the one it replaces (a wrapped function may
+ * call another synchronously), to give back to {@link leaveAttempt}.
+ * @internal
+ */
+export function enterAttempt(call: CallState): CallState | undefined {
+  const previous = starting;
+  starting = call;
+  return previous;
+}
+
+/** Ends the synchronous start of an attempt. @internal */
+export function leaveAttempt(previous: CallState | undefined): void {
+  starting = previous;
+}
+
+/**
+ * The `AbortSignal` of the attempt starting now, read inside a function wrapped by `resilient()` before
+ * its first `await`. It aborts when the attempt times out or the caller aborts, so the function can stop
+ * its work without taking a signal parameter.
+ *
+ * Read it in the function's synchronous start, as in the example (the argument list of the first
+ * awaited call is evaluated before that `await`). After the first `await` the pipeline no longer knows
+ * which attempt is running, and it returns a signal that never aborts; so it does outside a pipeline.
+ * To reach the signal anywhere in the function, keep it in a variable before the first `await`, or wrap
+ * with `policy.withContext(fn)`: the function then receives the attempt's context as its first argument.
+ * (No AsyncLocalStorage is involved: it would turn Node's promise hooks on for the whole process.)
  *
  * @example
  * const getUser = resilient({ timeout: '2s' })(async (id: number) => {
@@ -70,12 +77,25 @@ const neverAborted: AbortSignal = new AbortController().signal;
  * });
  */
 export function attemptSignal(): AbortSignal {
-  return attemptStorage.getStore()?.signal ?? neverAborted;
+  return starting === undefined ? neverAborted : starting.attemptSignal();
 }
 
-/** The running attempt (signal, attempt number, function name), or `undefined` outside a pipeline. */
+/**
+ * The attempt starting now (`{ signal, attempt, functionName }`), read inside a wrapped function before
+ * its first `await`; `undefined` outside a pipeline and after that first `await` (see
+ * {@link attemptSignal}). The object stays valid for the whole attempt: keep it to use its `signal`
+ * later. `policy.withContext(fn)` passes the same object to the function as its first argument.
+ *
+ * @example
+ * const load = resilient({ retry: { maxAttempts: 3 }, timeout: '1s' })(async (id: number) => {
+ *   const attempt = currentAttempt(); // before any await
+ *   const row = await db.find(id, { signal: attempt?.signal });
+ *   log.debug(`attempt ${attempt?.attempt} of ${attempt?.functionName}`);
+ *   return row;
+ * });
+ */
 export function currentAttempt(): AttemptContext | undefined {
-  return attemptStorage.getStore();
+  return starting?.attemptContext();
 }
 
 /** @internal */

@@ -2,6 +2,9 @@
 // throwing listener can (not) do, and cache events forwarded only while someone listens.
 import { EventType, ResilienceRegistry } from './index';
 import type { ResilienceEvent, ResilienceEventListener } from './index';
+import { watchUnhandledRejections } from '../test/unhandledRejections';
+
+const { expectNoUnhandledRejection } = watchUnhandledRejections();
 
 /** The rejection of `promise`; fails the test when it resolves. Attach it before advancing timers. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -186,6 +189,28 @@ describe('the shape of events', () => {
 });
 
 describe('where listeners attach', () => {
+  it('a listener added while a call runs gets its later events, but not the outcome of a call nobody watched at its start', async () => {
+    const registry = new ResilienceRegistry();
+    let attempts = 0;
+    const policy = registry.resilient({ retry: { maxAttempts: 3, delay: 10, jitter: false } });
+    const wrapped = policy(async function flaky() {
+      await sleep(5);
+      if (++attempts < 3) throw new Error(`attempt ${attempts} failed`);
+      return attempts;
+    });
+    const unwatched = wrapped();
+    const seen: string[] = [];
+    policy.on('*', (e) => void seen.push(`${e.type} ${e.attempt}`));
+    await jest.advanceTimersByTimeAsync(5 + 10 + 5 + 20 + 5);
+    await expect(unwatched).resolves.toBe(3);
+    expect(seen).toEqual(['RETRY 1', 'RETRY 2']); // no SUCCESS: nobody listened when it started
+    attempts = 2;
+    const watched = wrapped();
+    await jest.advanceTimersByTimeAsync(5);
+    await expect(watched).resolves.toBe(3);
+    expect(seen).toEqual(['RETRY 1', 'RETRY 2', 'SUCCESS 1']);
+  });
+
   it('per-pipeline onEvent, policy.on() and registry.on() all receive the events of a call', async () => {
     const registry = new ResilienceRegistry();
     const other = new ResilienceRegistry();
@@ -323,6 +348,22 @@ describe('a throwing listener never changes the outcome', () => {
         expect(messages).toContain(`${where} listener threw on ${type}`);
       }
     }
+  });
+
+  it('a listener whose promise rejects is reported like a throwing one, never as an unhandled rejection', async () => {
+    const listenerErrors: unknown[] = [];
+    const registry = new ResilienceRegistry({ onListenerError: (e) => void listenerErrors.push(e) });
+    const bug = new Error('async listener bug');
+    const policy = registry.resilient({
+      cache: { ttl: '1m' },
+      onEvent: async (e) => {
+        if (e.type === EventType.CACHE_MISS) throw bug;
+      },
+    });
+    const wrapped = policy(async (id: number) => `value ${id}`);
+    await expect(wrapped(1)).resolves.toBe('value 1');
+    await expectNoUnhandledRejection();
+    expect(listenerErrors).toEqual([bug]);
   });
 
   it('the listeners after a throwing one still receive the event', async () => {

@@ -9,6 +9,7 @@ import type {
   ResiliencePolicy,
   ResilienceEvent,
   ResilientFunction,
+  AttemptContext,
 } from './index';
 import type { CachedFunction, CacheScope, CacheStats } from '@toolkit/cache';
 
@@ -44,6 +45,18 @@ assertType<Equal<Parameters<typeof _sum>, number[]>>();
 // The module-level resilient() gives the same types.
 const _viaDefault = resilient({ retry: { maxAttempts: 2 } })(fetchUser);
 assertType<Equal<typeof _viaDefault, typeof getUser>>();
+
+// withContext(fn): fn takes the attempt's context first; the wrapped function takes only the call's arguments.
+const withCtx = registry.resilient({ timeout: '2s' }).withContext(async (context: AttemptContext, id: number, opts?: { fields: string[] }) => {
+  assertType<Equal<typeof context.signal, AbortSignal>>();
+  assertType<Equal<typeof context.attempt, number>>();
+  return fetchUser(id, opts);
+});
+assertType<Equal<typeof withCtx, ResilientFunction<[id: number, opts?: { fields: string[] }], User>>>();
+// @ts-expect-error the caller does not pass the context
+void withCtx({ signal: new AbortController().signal, attempt: 1, functionName: 'f' }, 1);
+const _inferred = registry.resilient({ fallback: null }).withContext(async (context, id: number) => ({ id, attempt: context.attempt }));
+assertType<Equal<typeof _inferred, ResilientFunction<[id: number], { id: number; attempt: number } | null>>>();
 
 // withSignal(signal) returns a function of the same signature.
 const signalled = getUser.withSignal(new AbortController().signal);

@@ -11,11 +11,13 @@ interface JsonHeader {
   t: readonly string[];
   /** tag versions */
   v: readonly number[];
+  /** the write's stamp, when it has one (RedisStore's write script compares it) */
+  w?: number;
 }
 
 /**
- * The default serializer: two lines of JSON, a header `{"f":freshUntil,"s":staleUntil,"t":[tags],"v":[versions]}`
- * (`null` for an `Infinity` that JSON cannot write), a newline, then `JSON.stringify(value)` (empty for
+ * The default serializer: two lines of JSON, a header `{"f":freshUntil,"s":staleUntil,"t":[tags],"v":[versions],"w":stamp}`
+ * (`null` for an `Infinity` that JSON cannot write; `w` only when the entry has a stamp), a newline, then `JSON.stringify(value)` (empty for
  * `undefined`). `JSON.stringify` never writes a raw newline, so the first one always ends the header.
  *
  * Why this shape: the value stays plain JSON that any client can read, and the store's Lua scripts find the
@@ -35,6 +37,7 @@ export const jsonSerializer: RedisSerializer = {
       s: finiteOrNull(entry.staleUntil),
       t: entry.tags,
       v: entry.versions,
+      ...(typeof entry.stamp === 'number' ? { w: entry.stamp } : {}),
     };
     let value: string | undefined;
     if (entry.value === undefined) {
@@ -58,6 +61,7 @@ export const jsonSerializer: RedisSerializer = {
       staleUntil: header.s === null ? Infinity : (header.s as number),
       tags: header.t as string[],
       versions: header.v as number[],
+      ...(typeof header.w === 'number' ? { stamp: header.w } : {}),
     };
   },
 };

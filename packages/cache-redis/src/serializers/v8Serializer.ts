@@ -21,6 +21,7 @@ export const v8Serializer: RedisSerializer = {
       staleUntil: entry.staleUntil,
       tags: entry.tags,
       versions: entry.versions,
+      ...(entry.stamp === undefined ? {} : { stamp: entry.stamp }),
     });
   },
   decode(raw: Buffer): VersionedEntry {

@@ -165,6 +165,8 @@ describe('RedisStore beyond the contract (shared Redis)', () => {
     expect(() => new RedisStore({ client, prefix: 'shop-prod.eu_1', version: 'v2' })).not.toThrow();
     expect(() => new RedisStore({ client, timeoutMs: 0 })).toThrow('`timeoutMs`');
     expect(() => new RedisStore({ client, breaker: { consecutiveFailures: 0 } })).toThrow('`breaker.consecutiveFailures`');
+    expect(() => new RedisStore({ client, breaker: { probeEvery: 0 } })).toThrow(new RangeError('`breaker.probeEvery` must be positive and finite, got 0'));
+    expect(() => new RedisStore({ client, breaker: { probeEvery: 'often' } })).toThrow('`breaker.probeEvery`');
     expect(() => new RedisStore({ client: {} as Redis })).toThrow('`client`');
   });
 
@@ -296,6 +298,31 @@ describe('RedisStore beyond the contract (shared Redis)', () => {
       client.sendCommand = original;
     }
     expect(sent).toEqual(['mget', 'mget']);
+  });
+
+  it.each([
+    ['json', jsonSerializer, ['evalsha']],
+    // v8 bytes cannot be corrected by the script: a wrong guess of a version costs one more call.
+    ['v8', v8Serializer, ['evalsha', 'evalsha']],
+  ])('writes a tagged entry and its tag bookkeeping in one script, from a store that never saw the tags (%s)', async (_name, serializer, calls) => {
+    const first = makeStore({ serializer });
+    await first.setMany([['seed', entry('s', 60_000, 60_000, ['a', 'b'])]]); // tags a and b exist now
+    const other = new RedisStore({ client, prefix: first.prefix, serializer }); // another process: knows no versions
+    const sent: string[] = [];
+    const original = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+      sent.push(command.name);
+      return original(command as never, stream as never);
+    }) as typeof client.sendCommand;
+    try {
+      await other.setMany([['k', entry('v', 60_000, 60_000, ['a', 'b'])]]);
+    } finally {
+      client.sendCommand = original;
+    }
+    expect(sent).toEqual(calls);
+    expect(await first.getMany(['k', 'seed'])).toMatchObject([{ value: 'v', tags: ['a', 'b'] }, { value: 's' }]);
+    await first.invalidateTags(['b']);
+    expect(await other.getMany(['k', 'seed'])).toEqual([undefined, undefined]);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Typed listeners of one emitter (a cache, a scope, a `resilient()` pipeline). `active` lets emitters
  * skip building an event nobody listens to, which keeps hot paths free of allocations. A listener that
- * throws is reported to `onListenerError`, never to the code that emitted the event.
+ * throws, or returns a promise that rejects, is reported to `onListenerError`, never to the code that
+ * emitted the event (and never becomes an unhandled rejection).
  *
  * @example
  * const bus = new EventBus<MyEvent>(MyEventType, (error) => console.warn(error));
@@ -70,13 +71,22 @@ export class EventBus<E extends { readonly type: string }> {
 
   #deliver(listener: (event: E) => void, event: E): void {
     try {
-      listener(event);
-    } catch (error) {
-      try {
-        this.onListenerError(error);
-      } catch {
-        // The error reporter itself failed: nothing sensible is left to do, and the caller must go on.
+      // Typed as returning void, but an async listener returns a promise: its rejection is reported
+      // like a throw, instead of reaching the process as an unhandled rejection.
+      const result = listener(event) as unknown;
+      if (result !== undefined && typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, this.#report);
       }
+    } catch (error) {
+      this.#report(error);
     }
   }
+
+  readonly #report = (error: unknown): void => {
+    try {
+      this.onListenerError(error);
+    } catch {
+      // The error reporter itself failed: nothing sensible is left to do, and the caller must go on.
+    }
+  };
 }

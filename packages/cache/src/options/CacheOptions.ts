@@ -1,5 +1,7 @@
 import type { Duration, Ttl } from './duration';
+import type { Isolation } from './isolation';
 import type { CacheEventListener } from '../events/CacheEvents';
+import type { AutoRecoveryOptions } from '../AutoRecovery';
 import type { Backplane, CacheStore, DistributedLock } from '../stores/CacheStore';
 
 /**
@@ -106,6 +108,18 @@ export interface LoadOptions<T = unknown> extends EntryOptions<T> {
   lockWaitTimeout?: Duration;
 }
 
+/** Options of one `scope.getOrSet()` call: {@link LoadOptions} for this call, and the caller's signal. */
+export interface GetOrSetOptions<T = unknown> extends LoadOptions<T> {
+  /**
+   * Lets this caller stop waiting: when it aborts, the call rejects with the signal's reason (an
+   * `AbortError` by default). The load goes on for the other callers of the key and still fills the
+   * cache; only this caller leaves.
+   * @example
+   * await users.getOrSet(`user:${id}`, () => db.users.find(id), { signal: AbortSignal.timeout(1000) });
+   */
+  signal?: AbortSignal;
+}
+
 /** Options of a scope: everything in {@link LoadOptions}, plus what only a whole scope can have. */
 export interface ScopeOptions<T = unknown> extends LoadOptions<T> {
   /**
@@ -122,6 +136,14 @@ export interface ScopeOptions<T = unknown> extends LoadOptions<T> {
    * @default '' (none)
    */
   keyPrefix?: string;
+  /**
+   * What callers share when they read a value: `'none'` (the stored object itself), `'freeze'` (deep-frozen
+   * when stored: a mutation throws) or `'clone'` (a `structuredClone` copy for every read). See
+   * {@link Isolation} for what each costs and covers.
+   * @default 'none'
+   * @example cache.scope<Cart>('carts', { isolation: 'clone' }) // callers mutate their copy freely
+   */
+  isolation?: Isolation;
   /** Receives this scope's events (the cache's listeners receive them too). */
   onEvent?: CacheEventListener;
 }
@@ -154,7 +176,7 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
   /** Receives every event of every scope. Equivalent to `cache.on('*', listener)`. */
   onEvent?: CacheEventListener;
   /**
-   * Called when an event listener throws. The call that emitted the event is never affected.
+   * Called when an event listener throws, or returns a promise that rejects. The call that emitted the event is never affected.
    * @default process.emitWarning
    */
   onListenerError?: (error: unknown) => void;
@@ -180,4 +202,11 @@ export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'
    * @example new Cache({ store, atomicFallback: 'local' }) // a rate limiter that prefers a per-process count to an error
    */
   atomicFallback?: AtomicFallback;
+  /**
+   * L2 writes, deletes, tag invalidations and backplane messages that fail are kept (one per key, the
+   * latest) and replayed in order once the L2 or the backplane is usable again; a message goes out only
+   * after its L2 operation landed. `false`: they are dropped (each failure is still reported).
+   * @default { maxItems: 10_000, retryEvery: 1_000 }
+   */
+  autoRecovery?: AutoRecoveryOptions | false;
 }

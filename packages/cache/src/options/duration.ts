@@ -36,6 +36,23 @@ export function toMs(value: Duration, option: string): number {
   return parsed;
 }
 
+/** The longest delay a Node.js timer can wait (2³¹−1 ms, about 24.8 days): longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Like {@link toMs}, for a duration that a timer waits: also refuses what a Node.js timer cannot wait
+ * (above {@link MAX_TIMER_MS}), which would otherwise fire after 1 ms.
+ */
+export function timerMs(value: Duration, option: string): number {
+  const parsed = toMs(value, option);
+  if (parsed > MAX_TIMER_MS) {
+    throw new RangeError(
+      `\`${option}\` must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a timer can wait), got ${describe(value)}`,
+    );
+  }
+  return parsed;
+}
+
 /** Like {@link toMs}, but `0`, `Infinity` and `null` all mean "never": the result is `Infinity`. */
 export function ttlToMs(value: Ttl, option: string): number {
   if (value === null) return Number.POSITIVE_INFINITY;

@@ -45,6 +45,30 @@ describe('resolvePolicy', () => {
     );
   });
 
+  it('refuses soft and hard timeouts a Node.js timer cannot wait (they would fire after 1 ms)', () => {
+    for (const option of ['softTimeout', 'hardTimeout'] as const) {
+      expect(() => resolvePolicy(DEFAULT_POLICY, { [option]: 2 ** 31 })).toThrow(
+        new RangeError(`\`${option}\` must be at most 2147483647 ms (about 24.8 days, the longest a timer can wait), got 2147483648`),
+      );
+      expect(() => resolvePolicy(DEFAULT_POLICY, { [option]: '30d' })).toThrow(RangeError);
+    }
+    expect(resolvePolicy(DEFAULT_POLICY, { hardTimeout: 2 ** 31 - 1 }).hardTimeout).toBe(2 ** 31 - 1);
+    expect(resolvePolicy(DEFAULT_POLICY, { hardTimeout: Number.POSITIVE_INFINITY }).hardTimeout).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('refuses a jitter of Infinity, or larger than the ttl it spreads', () => {
+    expect(() => resolvePolicy(DEFAULT_POLICY, { jitter: Number.POSITIVE_INFINITY })).toThrow(
+      new RangeError('`jitter` must be a finite duration, got Infinity'),
+    );
+    expect(() => resolvePolicy(DEFAULT_POLICY, { ttl: '10s', jitter: '11s' })).toThrow(
+      new RangeError('`jitter` (11000 ms) must not exceed `ttl` (10000 ms): it spreads expiries by up to that much; lower it or raise the ttl'),
+    );
+    const spread = resolvePolicy(DEFAULT_POLICY, { ttl: '10s', jitter: '10s' });
+    expect(spread.jitter).toBe(10_000);
+    expect(() => resolvePolicy(spread, { ttl: '5s' })).toThrow(/`jitter` \(10000 ms\) must not exceed `ttl` \(5000 ms\)/);
+    expect(resolvePolicy(spread, { ttl: null }).jitter).toBe(10_000);
+  });
+
   it('refuses a lockTimeout of 0 or Infinity (a lock must expire for a crashed holder)', () => {
     expect(() => resolvePolicy(DEFAULT_POLICY, { lockTimeout: 0 })).toThrow(/`lockTimeout` must be a finite duration/);
     expect(() => resolvePolicy(DEFAULT_POLICY, { lockTimeout: Number.POSITIVE_INFINITY })).toThrow(RangeError);

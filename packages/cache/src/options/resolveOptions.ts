@@ -1,4 +1,4 @@
-import { describe, toMs, ttlToMs } from './duration';
+import { describe, timerMs, toMs, ttlToMs } from './duration';
 import type { Ttl } from './duration';
 import type { LoadOptions, ScopeOptions } from './CacheOptions';
 
@@ -60,7 +60,7 @@ export function resolvePolicy(base: Policy, over: LoadOptions<never> | LoadOptio
       o.failSafeThrottle === undefined ? base.failSafeThrottle : toMs(o.failSafeThrottle, 'failSafeThrottle'),
     softTimeout: o.softTimeout === undefined ? base.softTimeout : optionalMs(o.softTimeout, 'softTimeout'),
     hardTimeout: o.hardTimeout === undefined ? base.hardTimeout : optionalMs(o.hardTimeout, 'hardTimeout'),
-    jitter: o.jitter === undefined ? base.jitter : toMs(o.jitter, 'jitter'),
+    jitter: o.jitter === undefined ? base.jitter : finite(toMs(o.jitter, 'jitter'), 'jitter'),
     refreshAhead: o.refreshAhead === undefined ? base.refreshAhead : fraction(o.refreshAhead),
     cacheNullish: o.cacheNullish === undefined ? base.cacheNullish : bool(o.cacheNullish, 'cacheNullish'),
     shouldCache: o.shouldCache === undefined ? base.shouldCache : predicate(o.shouldCache),
@@ -73,6 +73,11 @@ export function resolvePolicy(base: Policy, over: LoadOptions<never> | LoadOptio
   if (policy.softTimeout !== Number.POSITIVE_INFINITY && policy.softTimeout >= policy.hardTimeout) {
     throw new RangeError(
       `\`softTimeout\` (${policy.softTimeout} ms) must be shorter than \`hardTimeout\` (${policy.hardTimeout} ms)`,
+    );
+  }
+  if (typeof policy.ttl === 'number' && policy.ttl !== Number.POSITIVE_INFINITY && policy.jitter > policy.ttl) {
+    throw new RangeError(
+      `\`jitter\` (${policy.jitter} ms) must not exceed \`ttl\` (${policy.ttl} ms): it spreads expiries by up to that much; lower it or raise the ttl`,
     );
   }
   return policy;
@@ -106,8 +111,8 @@ export function ttlFor(policy: Policy, value: unknown): number {
 }
 
 function optionalMs(value: LoadOptions['softTimeout'], option: string): number {
-  if (value === null) return Number.POSITIVE_INFINITY;
-  const parsed = toMs(value as NonNullable<typeof value>, option);
+  if (value === null || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  const parsed = timerMs(value as NonNullable<typeof value>, option);
   if (parsed === 0) throw new RangeError(`\`${option}\` must be greater than 0, or null for none`);
   return parsed;
 }
@@ -118,6 +123,11 @@ function fraction(value: number | null): number {
     throw new RangeError(`\`refreshAhead\` must be a fraction of the TTL between 0 and 1 (e.g. 0.8), got ${describe(value)}`);
   }
   return value;
+}
+
+function finite(ms: number, option: string): number {
+  if (ms === Number.POSITIVE_INFINITY) throw new RangeError(`\`${option}\` must be a finite duration, got Infinity`);
+  return ms;
 }
 
 function positive(ms: number, option: string): number {

@@ -8,6 +8,12 @@ export interface StoredEntry<V = unknown> {
   readonly freshUntil: number;
   readonly staleUntil: number;
   readonly tags: readonly string[];
+  /**
+   * The write's place in time: when the load of its value started (for a `set`, when it was called), ms
+   * since the epoch. Of two writes of a key, a store keeps the one with the later stamp, whatever the
+   * order they arrive in, so that a slow load can never replace a newer value. No stamp: no ordering.
+   */
+  readonly stamp?: number;
 }
 
 /**
@@ -49,6 +55,12 @@ export interface CacheStore {
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   /**
+   * Optional: calls `listener` each time the store becomes usable again after a loss of its connection,
+   * so that the cache replays at once the writes it owes (it also retries on a timer). Returns a function
+   * that stops the calls.
+   */
+  onAvailable?(listener: () => void): () => void;
+  /**
    * Optional: calls `listener` with failures of the store's connection itself (refused, TLS,
    * authentication), which happen outside any operation. The cache reports each as `CACHE_L2_ERROR` with
    * `operation: 'connection'`. Returns a function that stops listening (the cache calls it on `close()`).
@@ -77,6 +89,11 @@ export interface Backplane {
   subscribe(onMessage: (message: BackplaneMessage) => void, onReconnect: () => void): Promise<void>;
   /** Stops delivering messages. */
   unsubscribe(): Promise<void>;
+  /**
+   * Optional: calls `listener` each time publishing works again after a loss of the connection, so that
+   * the cache sends at once the messages it owes. Returns a function that stops the calls.
+   */
+  onAvailable?(listener: () => void): () => void;
   /** Optional, as {@link CacheStore.onConnectionError}: failures of the backplane's connections. */
   onConnectionError?(listener: (error: Error) => void): () => void;
 }

@@ -1,27 +1,8 @@
+import { compileGlob } from '../keys/glob';
 import type { Clock } from '../options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, LockRelease, StoredEntry } from './CacheStore';
 
 const systemClock: Clock = { now: () => Date.now() };
-
-/**
- * Glob to an anchored regular expression: `*` any run of characters, `?` one character, `\\x` the
- * character x itself; every other character (`[` and `]` included) is literal.
- */
-export function globToRegExp(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '\\' && i + 1 < pattern.length) source += escapeRegExp(pattern[++i] as string);
-    else if (c === '*') source += '.*';
-    else if (c === '?') source += '.';
-    else source += escapeRegExp(c);
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function escapeRegExp(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
-}
 
 /**
  * A {@link CacheStore} in this process's memory: the reference implementation of the store contract, and
@@ -47,8 +28,13 @@ export class MemoryStore implements CacheStore {
     return Promise.resolve(keys.map((key) => this.#live(key)));
   }
 
+  /** Writes entries; one whose `stamp` is older than the stamp of the entry there is not written. */
   setMany(entries: ReadonlyArray<readonly [string, StoredEntry]>): Promise<void> {
-    for (const [key, entry] of entries) this.#put(key, entry);
+    for (const [key, entry] of entries) {
+      const held = this.#entries.get(key)?.entry.stamp;
+      if (held !== undefined && entry.stamp !== undefined && held > entry.stamp) continue;
+      this.#put(key, entry);
+    }
     return Promise.resolve();
   }
 
@@ -84,7 +70,7 @@ export class MemoryStore implements CacheStore {
   }
 
   deleteMatching(pattern: string): Promise<number> {
-    const matcher = globToRegExp(pattern);
+    const matcher = compileGlob(pattern);
     return this.#deleteWhere((key) => matcher.test(key));
   }
 

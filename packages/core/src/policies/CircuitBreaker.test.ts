@@ -330,6 +330,15 @@ describe('circuit breaker: sliding window', () => {
     expect(() => registry.resilient({ circuitBreaker: { failureRateThreshold: 1.5 } })).toThrow(/failureRateThreshold/);
     expect(() => registry.resilient({ circuitBreaker: { failureThreshold: 0 } })).toThrow(/circuitBreaker\.failureThreshold/);
   });
+
+  it('refuses a minimumCalls above windowSize (it could never be reached)', () => {
+    const registry = new ResilienceRegistry();
+    expect(() => registry.resilient({ circuitBreaker: { failureRateThreshold: 0.5, windowSize: 10, minimumCalls: 20 } })).toThrow(
+      new RangeError('`circuitBreaker.minimumCalls` (20) must not exceed `circuitBreaker.windowSize` (10): the window never holds more calls'),
+    );
+    expect(() => registry.resilient({ circuitBreaker: { failureRateThreshold: 0.5, minimumCalls: 21 } })).toThrow(/\(21\) must not exceed `circuitBreaker.windowSize` \(20\)/);
+    expect(registry.resilient({ circuitBreaker: { failureRateThreshold: 0.5, windowSize: 10, minimumCalls: 10 } })).toBeInstanceOf(Function);
+  });
 });
 
 describe('circuit breaker: which errors count', () => {

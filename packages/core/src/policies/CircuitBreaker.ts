@@ -7,9 +7,10 @@ import {
   circuitBreaker,
   handleWhen,
 } from 'cockatiel';
-import type { CircuitBreakerPolicy, IBreaker } from 'cockatiel';
+import type { CircuitBreakerPolicy, IBackoff, IBreaker, IHalfOpenAfterBackoffContext } from 'cockatiel';
 import { describeValue as describe, toMs } from '@toolkit/cache';
-import { callStorage } from '../context';
+import { isCallState } from '../CallState';
+import type { CallState } from '../CallState';
 import { CircuitOpenError } from '../errors/CircuitOpenError';
 import { resilienceEvent } from '../events/ResilienceEvents';
 import type { ResilienceEvent } from '../events/ResilienceEvents';
@@ -49,6 +50,14 @@ export class CircuitBreaker {
   #isolation: { dispose(): void } | undefined;
   /** True while `reset()` closes an open circuit through a brief isolation, which is no opening to report. */
   #resetting = false;
+  /** True during `reset()` and `isolate()`: their transitions belong to no call. */
+  #manual = false;
+  /** The call whose attempt cockatiel is starting now (a half-open transition happens then). */
+  #starting: CallState | undefined = undefined;
+  /** The signal of the attempt that is opening the circuit now: cockatiel hands it to the backoff, then reports. */
+  #opening: unknown = undefined;
+  /** The half-open trial that settled last: the one whose outcome closes the circuit. */
+  #lastTrial: CallState | undefined = undefined;
 
   /**
    * @param emitGlobal receives the breaker's events that no call caused (`isolate()`, `reset()`)
@@ -75,6 +84,11 @@ export class CircuitBreaker {
     positiveInteger(successThreshold, 'circuitBreaker.successThreshold');
     positiveInteger(windowSize, 'circuitBreaker.windowSize');
     if (minimumCalls !== undefined) positiveInteger(minimumCalls, 'circuitBreaker.minimumCalls');
+    if (minimumCalls !== undefined && minimumCalls > windowSize) {
+      throw new RangeError(
+        `\`circuitBreaker.minimumCalls\` (${minimumCalls}) must not exceed \`circuitBreaker.windowSize\` (${windowSize}): the window never holds more calls`,
+      );
+    }
     if (failureRateThreshold !== undefined && !(failureRateThreshold > 0 && failureRateThreshold <= 1)) {
       throw new RangeError(
         `\`circuitBreaker.failureRateThreshold\` must be a fraction in (0, 1], got ${describe(failureRateThreshold)}`,
@@ -99,29 +113,45 @@ export class CircuitBreaker {
             // at *at least* failureRateThreshold: a hair below it turns `>` into `>=`, and lets 1 through.
             threshold: failureRateThreshold * (1 - 1e-9),
             size: windowSize,
-            minimumNumberOfCalls: Math.min(minimumCalls ?? windowSize, windowSize),
+            minimumNumberOfCalls: minimumCalls ?? windowSize,
           });
     this.#freshCounts = this.#counter.state; // read before cockatiel applies an initialState to it
     // cockatiel would restore an isolation that no handle can end, so reset() could never close it:
     // restore it closed (with its counts) and isolate it again, through a handle of ours.
     const restoredIsolated =
       (initialState as { ownState?: { value?: unknown } } | undefined)?.ownState?.value === CircuitState.Isolated;
+    // cockatiel passes the failing attempt's signal (our CallState) to the half-open backoff just before
+    // it reports the opening: that is how CIRCUIT_OPEN finds its call.
+    const halfOpenAfterBackoff: IBackoff<IHalfOpenAfterBackoffContext> = {
+      duration: this.#halfOpenAfter,
+      next: (context) => {
+        this.#opening = context.signal;
+        return halfOpenAfterBackoff;
+      },
+    };
     this.#policy = circuitBreaker(handleWhen(counts).orWhenResult((r) => r instanceof SlowResult), {
-      halfOpenAfter: this.#halfOpenAfter,
+      halfOpenAfter: halfOpenAfterBackoff,
       breaker: this.#counter,
       halfOpenSampling: { calls: successThreshold, threshold: 0 },
       initialState: restoredIsolated ? { ...(initialState as object), ownState: { value: CircuitState.Closed } } : initialState,
     });
     if (restoredIsolated) this.#isolation = this.#policy.isolate(); // before the listeners: no new opening to report
+    this.#opening = undefined; // restoring an open state runs the backoff without a call
     this.#policy.onBreak((reason) => {
+      const opening = this.#opening;
+      this.#opening = undefined;
       if (this.#resetting) return;
       const isolated = 'isolated' in reason;
-      this.#emit((fn) =>
+      this.#emit(isolated || !isCallState(opening) ? undefined : opening, (fn) =>
         resilienceEvent.CIRCUIT_OPEN(fn, { error: 'error' in reason ? reason.error : undefined }, { breaker: name, isolated }),
       );
     });
-    this.#policy.onHalfOpen(() => this.#emit((fn) => resilienceEvent.CIRCUIT_HALF_OPEN(fn, {}, { breaker: name })));
-    this.#policy.onReset(() => this.#emit((fn) => resilienceEvent.CIRCUIT_CLOSED(fn, {}, { breaker: name })));
+    this.#policy.onHalfOpen(() => this.#emit(this.#starting, (fn) => resilienceEvent.CIRCUIT_HALF_OPEN(fn, {}, { breaker: name })));
+    this.#policy.onReset(() => {
+      const trial = this.#lastTrial;
+      this.#lastTrial = undefined;
+      this.#emit(this.#manual ? undefined : trial, (fn) => resilienceEvent.CIRCUIT_CLOSED(fn, {}, { breaker: name }));
+    });
   }
 
   /** `'closed'`, `'open'`, `'half-open'` or `'isolated'`. */
@@ -138,11 +168,26 @@ export class CircuitBreaker {
 
   /** Holds the circuit open: every call is rejected with `CircuitOpenError` (`isolated: true`) until `reset()`. */
   isolate(): void {
-    if (this.#isolation === undefined) this.#isolation = this.#policy.isolate();
+    if (this.#isolation !== undefined) return;
+    this.#manual = true;
+    try {
+      this.#isolation = this.#policy.isolate();
+    } finally {
+      this.#manual = false;
+    }
   }
 
   /** Closes the circuit, whatever its state (ends an isolation). */
   reset(): void {
+    this.#manual = true;
+    try {
+      this.#reset();
+    } finally {
+      this.#manual = false;
+    }
+  }
+
+  #reset(): void {
     // The failures counted so far go too: after a reset, one failure must not reopen the circuit.
     this.#counter.state = this.#freshCounts;
     if (this.#isolation !== undefined) {
@@ -181,36 +226,82 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs one attempt through the breaker, which records its outcome. A slow success is recorded as a
-   * failure (and reported through `onSlow`) but still returned.
+   * Runs one attempt of `call` (`call.attempt`) through the breaker, which records its outcome. A slow success is
+   * recorded as a failure (and reported as `SLOW_CALL`) but still returned. `call` is cockatiel's
+   * signal (see {@link CallState}).
    * @internal
    */
-  async execute<T>(attempt: () => Promise<T>, signal: AbortSignal, functionName: string, onSlow: (ms: number) => void): Promise<T> {
+  execute<T>(call: CallState): Promise<T> {
+    const state = this.#policy.state;
     const slowAfter = this.#slowCallThreshold;
-    let result: T | SlowResult<T>;
-    try {
-      result = await this.#policy.execute(async () => {
-        if (slowAfter === Number.POSITIVE_INFINITY) return attempt();
-        const started = performance.now();
-        const value = await attempt();
-        const took = performance.now() - started;
-        if (took <= slowAfter) return value;
-        onSlow(took);
-        return new SlowResult(value);
-      }, signal);
-    } catch (error) {
-      if (error instanceof IsolatedCircuitError) throw new CircuitOpenError({ functionName, isolated: true, cause: error });
-      if (error instanceof BrokenCircuitError) throw new CircuitOpenError({ functionName, cause: error });
-      throw error;
+    // Closed, no slow-call check: cockatiel settles with the attempt's own outcome (it only rejects with
+    // its own errors when it finds the circuit open or isolated) and cannot half-open in this call.
+    if (state === CircuitState.Closed && slowAfter === Number.POSITIVE_INFINITY) {
+      return this.#policy.execute(runAttempt, call as unknown as AbortSignal) as Promise<T>;
     }
-    return result instanceof SlowResult ? (result.value as T) : result;
+    const previous = this.#starting;
+    this.#starting = call; // cockatiel half-opens the circuit synchronously, in this call
+    let run: Promise<unknown>;
+    try {
+      run = this.#policy.execute(this.#runChecked, call as unknown as AbortSignal);
+    } finally {
+      this.#starting = previous;
+    }
+    return run.then(
+      (result) => (result instanceof SlowResult ? (result.value as T) : (result as T)),
+      (error: unknown) => {
+        if (error instanceof IsolatedCircuitError) throw new CircuitOpenError({ functionName: call.functionName, isolated: true, cause: error });
+        if (error instanceof BrokenCircuitError) throw new CircuitOpenError({ functionName: call.functionName, cause: error });
+        throw error;
+      },
+    );
   }
 
-  #emit(build: (functionName: string) => ResilienceEvent): void {
-    const call = callStorage.getStore();
+  /** cockatiel's attempt function away from the fast path: slow-call check, half-open trials. */
+  readonly #runChecked = (context: { signal: AbortSignal }): Promise<unknown> => {
+    const call = context.signal as unknown as CallState;
+    const slowAfter = this.#slowCallThreshold;
+    const outcome = slowAfter === Number.POSITIVE_INFINITY ? call.attempt(call) : timed(call, slowAfter);
+    return this.#policy.state === CircuitState.HalfOpen ? this.#trial(call, outcome) : outcome;
+  };
+
+  /**
+   * A half-open trial: remembers the trial that settles last, whose outcome is the one that closes the
+   * circuit (cockatiel records each trial the same number of ticks after it settles, in order).
+   */
+  #trial<R>(call: CallState, outcome: Promise<R>): Promise<R> {
+    return outcome.then(
+      (value) => {
+        this.#lastTrial = call;
+        return value;
+      },
+      (error: unknown) => {
+        this.#lastTrial = call;
+        throw error;
+      },
+    );
+  }
+
+  #emit(call: CallState | undefined, build: (functionName: string) => ResilienceEvent): void {
     if (call !== undefined) call.emit(build);
     else this.emitGlobal(build(this.name));
   }
+}
+
+/** cockatiel's attempt function on the fast path, shared by every call: its context's signal is the call. */
+function runAttempt(context: { signal: AbortSignal }): Promise<unknown> {
+  const call = context.signal as unknown as CallState;
+  return call.attempt(call);
+}
+
+/** The attempt's outcome, as a {@link SlowResult} when it succeeded after more than `slowAfter` ms. */
+async function timed(call: CallState, slowAfter: number): Promise<unknown> {
+  const started = performance.now();
+  const value = await call.attempt(call);
+  const took = performance.now() - started;
+  if (took <= slowAfter) return value;
+  call.emit((n) => resilienceEvent.SLOW_CALL(n, { key: call.key(), attempt: call.attempts, durationMs: took }));
+  return new SlowResult(value);
 }
 
 function positiveInteger(value: unknown, option: string): void {

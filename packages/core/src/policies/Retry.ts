@@ -1,7 +1,8 @@
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 import type { IRetryBackoffContext, RetryPolicy } from 'cockatiel';
 import { describeValue as describe, toMs } from '@toolkit/cache';
-import { callStorage } from '../context';
+import { isCallState } from '../CallState';
+import type { CallState } from '../CallState';
 import { resilienceEvent } from '../events/ResilienceEvents';
 import { checkMatchers, isRejection, matchesAny } from '../matchers';
 import type { RetryOptions } from '../options/ResilientOptions';
@@ -11,14 +12,19 @@ import { retryAfterMs } from './retryAfter';
 /**
  * Retries on cockatiel's `RetryPolicy`: attempts, backoff with factor, cap and jitter (or a delay
  * function), which errors and results are retried, and `Retry-After` hints. Emits `RETRY` and
- * `RETRY_EXHAUSTED` for the call running in the current async context.
+ * `RETRY_EXHAUSTED` for the call it runs (a {@link CallState}, handed to cockatiel as its signal).
  * @internal
  */
 export class Retry {
   readonly maxAttempts: number;
   readonly #policy: RetryPolicy;
+  readonly #retryable: (error: unknown) => boolean;
+  readonly #retryOnResult: ((result: unknown) => boolean) | undefined;
+  /** cockatiel's attempt function, shared by every call: its context's signal is the call. */
+  readonly #attempt: (context: { signal: AbortSignal }) => Promise<unknown>;
 
-  constructor(options: RetryOptions) {
+  /** @param next runs one attempt of a call (the breaker and the timeout inside, then the function) */
+  constructor(options: RetryOptions, next: (call: CallState) => Promise<unknown>) {
     const {
       maxAttempts = 3,
       delay = '100ms',
@@ -62,60 +68,83 @@ export class Retry {
 
     const retryable = (error: unknown) =>
       !(error instanceof Passthrough) && !isRejection(error) && !isAbort(error) && (retryOn === undefined || matchesAny(retryOn, error));
+    this.#retryable = retryable;
+    this.#retryOnResult = retryOnResult;
     let handled = handleWhen(retryable);
-    if (retryOnResult !== undefined) handled = handled.orWhenResult((r) => retryOnResult(r));
+    // A result to retry comes back marked (see #attempt), so the outcome of a call says whether it ran out.
+    if (retryOnResult !== undefined) handled = handled.orWhenResult((r) => r instanceof RetryableResult);
     // cockatiel's own sleep cannot be cut short by an abort (its timer would run on, for hours with a
     // Retry-After hint): cockatiel waits 0 and the next attempt awaits our abortable sleep instead.
+    // The backoff gets the call back as its context's signal (see CallState), and reports the RETRY:
+    // cockatiel calls it right before its own onRetry, in the same tick.
     this.#policy = retry(handled, {
       maxAttempts: maxAttempts - 1,
       backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
-        const call = callStorage.getStore();
-        if (call === undefined) return delayFor(context);
-        call.retryDelay = Math.min(delayFor(context), MAX_TIMER_MS);
+        const call = context.signal;
+        if (!isCallState(call)) return delayFor(context);
+        const result = context.result;
+        const ms = (call.retryDelay = Math.min(delayFor(context), MAX_TIMER_MS));
         // Start the wait now, when cockatiel would start its own timer, so the timing is the same.
-        call.retrySleep = sleep(call.retryDelay, context.signal);
-        call.retrySleep.catch(() => undefined); // awaited by the next attempt; an abort may come first
+        const wait = (call.retrySleep = sleep(ms, call.inner));
+        wait.catch(() => undefined); // awaited by the next attempt; an abort may come first
+        call.emit((fn) =>
+          resilienceEvent.RETRY(
+            fn,
+            { key: call.key(), attempt: context.attempt, error: 'error' in result ? result.error : undefined },
+            { delayMs: ms, result: 'value' in result ? unmark(result.value) : undefined },
+          ),
+        );
         return 0;
       }),
     });
-
-    this.#policy.onRetry((event) => {
-      const call = callStorage.getStore();
-      if (call === undefined) return;
-      call.emit((fn) =>
-        resilienceEvent.RETRY(
-          fn,
-          { key: call.key(), attempt: event.attempt, error: 'error' in event ? event.error : undefined },
-          { delayMs: call.retryDelay, result: 'value' in event ? event.value : undefined },
-        ),
-      );
-    });
-    this.#policy.onGiveUp((reason) => {
-      const call = callStorage.getStore();
-      if (call === undefined || call.signal.aborted) return;
-      call.emit((fn) =>
-        resilienceEvent.RETRY_EXHAUSTED(
-          fn,
-          { key: call.key(), attempt: call.attempts, error: 'error' in reason ? reason.error : undefined },
-          { result: 'value' in reason ? reason.value : undefined },
-        ),
-      );
-    });
+    this.#attempt = (context: { signal: AbortSignal }) => {
+      const call = context.signal as unknown as CallState;
+      const wait = call.retrySleep;
+      let outcome: Promise<unknown>;
+      if (wait === undefined) outcome = next(call);
+      else {
+        call.retrySleep = undefined;
+        outcome = wait.then(() => next(call));
+      }
+      return retryOnResult === undefined ? outcome : outcome.then((value) => (retryOnResult(value) ? new RetryableResult(value) : value));
+    };
   }
 
-  /** Runs `attempt` until it succeeds, its failure is not retryable, or the attempts run out. */
-  execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    return this.#policy.execute(async (context) => {
-      const call = callStorage.getStore();
-      if (call?.retrySleep !== undefined) {
-        const wait = call.retrySleep;
-        call.retrySleep = undefined;
-        await wait;
-      }
-      return attempt(context.signal);
-    }, signal);
+  /**
+   * Runs the call's attempts (each through `next`, given to the constructor) until one succeeds, its
+   * failure is not retryable, or the attempts run out (then `RETRY_EXHAUSTED`, and the last outcome).
+   */
+  execute<T>(call: CallState): Promise<T> {
+    // The call is cockatiel's signal: it reads `aborted` (the inner layers' signal) and hands it back.
+    const run = this.#policy.execute(this.#attempt, call as unknown as AbortSignal) as Promise<unknown>;
+    if (this.#retryOnResult === undefined && !call.observed) return run as Promise<T>;
+    return run.then(
+      (value) => {
+        if (!(value instanceof RetryableResult)) return value as T;
+        this.#exhausted(call, undefined, value.value);
+        return value.value as T;
+      },
+      (error: unknown) => {
+        // A retryable error ends a call only when cockatiel gave up on it: the attempts ran out, or the
+        // signal of the inner layers aborted (then only a caller's abort is no exhaustion to report).
+        if ((call.attempts >= this.maxAttempts || call.aborted) && this.#retryable(error)) this.#exhausted(call, error, undefined);
+        throw error;
+      },
+    );
+  }
+
+  #exhausted(call: CallState, error: unknown, result: unknown): void {
+    if (call.signal.aborted) return;
+    call.emit((fn) => resilienceEvent.RETRY_EXHAUSTED(fn, { key: call.key(), attempt: call.attempts, error }, { result }));
   }
 }
+
+/** A result that `retryOnResult` asked to retry, on its way through cockatiel's retry. */
+class RetryableResult {
+  constructor(readonly value: unknown) {}
+}
+
+const unmark = (value: unknown) => (value instanceof RetryableResult ? value.value : value);
 
 /** setTimeout's limit: a longer delay would fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -111,12 +111,13 @@ describe('timeout per attempt (the default)', () => {
     const { policy, events } = setup({ timeout: { after: 1000 } });
     const seen: Array<{ aborted: boolean; attempt: number | undefined }> = [];
     const fn = jest.fn(async (n: number) => {
-      const signal = attemptSignal();
-      seen.push({ aborted: signal.aborted, attempt: currentAttempt()?.attempt });
+      const signal = attemptSignal(); // read before the first await
+      const attempt = currentAttempt();
+      seen.push({ aborted: signal.aborted, attempt: attempt?.attempt });
       await sleep(600);
-      seen.push({ aborted: signal.aborted, attempt: currentAttempt()?.attempt });
+      seen.push({ aborted: signal.aborted, attempt: attempt?.attempt });
       await sleep(399);
-      seen.push({ aborted: signal.aborted, attempt: currentAttempt()?.attempt });
+      seen.push({ aborted: signal.aborted, attempt: attempt?.attempt });
       return n * 2;
     });
     const call = track(policy(fn)(21));

@@ -1,0 +1,105 @@
+import type { AttemptContext } from './context';
+import { attemptContext, neverAborted } from './context';
+import type { ResilienceEvent } from './events/ResilienceEvents';
+import { LazyAbort } from './policies/LazyAbort';
+
+/** How a call reaches its wrapped function's event stream: made once per wrapped function. @internal */
+export interface CallEvents {
+  /** Whether anyone listens now (the pipeline's or the registry's listeners). */
+  readonly active: boolean;
+  /** Emits an event of this function; `build` runs only when someone listens. */
+  emit(build: (functionName: string) => ResilienceEvent): void;
+}
+
+/**
+ * One call through a pipeline, as its layers see it: handed explicitly from layer to layer (no
+ * AsyncLocalStorage), so that every policy event names its call (function, key, attempt).
+ *
+ * It is also the `signal` the pipeline gives cockatiel's retry and breaker. cockatiel only reads a
+ * signal's `aborted` and hands the signal back in the contexts of its callbacks (the attempt function,
+ * retry's backoff, the breaker's half-open backoff), which is how those callbacks, shared by every call,
+ * find their call. `aborted` is the abort state of the signal the inner layers honour.
+ * @internal
+ */
+export class CallState {
+  /**
+   * Whether anyone listened when the call started: only then does it report its outcome (SUCCESS,
+   * FAILURE, RETRY_EXHAUSTED), which costs a promise or two per call. Events of a call's course
+   * (RETRY, TIMEOUT, CIRCUIT_*, …) are emitted to whoever listens when they happen.
+   */
+  readonly observed: boolean;
+  /** Attempts started so far. */
+  attempts = 0;
+  /** The wait before the next attempt, as computed by retry's backoff (for the RETRY event). */
+  retryDelay = 0;
+  /** That wait, started when the backoff was computed; the next attempt awaits it. Abortable. */
+  retrySleep: Promise<void> | undefined = undefined;
+  /**
+   * The signal the layers inside the whole-call timeout honour (retry, breaker, attempts): the caller's
+   * `signal`, or the whole-call timeout's once it runs.
+   */
+  inner: AbortSignal;
+  /** The running attempt's signal, or the timeout's {@link LazyAbort} whose signal is made when read. */
+  #from: AbortSignal | LazyAbort = neverAborted;
+  #context: AttemptContext | undefined = undefined;
+
+  /**
+   * @param signal the caller's signal (`withSignal`), or a signal that never aborts
+   * @param keyOf the call's cache key from its arguments, computed only when an event needs it
+   * @param fn the wrapped function
+   * @param passContext whether `fn` takes the attempt's context as its first argument (`withContext`)
+   * @param attempt the pipeline's breaker → [attempt timeout] → fn part of one attempt of this call
+   */
+  constructor(
+    readonly functionName: string,
+    readonly signal: AbortSignal,
+    readonly thisArg: unknown,
+    readonly args: unknown[],
+    readonly events: CallEvents,
+    private readonly keyOf: (args: unknown[]) => string | undefined,
+    readonly fn: (...args: unknown[]) => unknown,
+    readonly passContext: boolean,
+    readonly attempt: (call: CallState) => Promise<unknown>,
+  ) {
+    this.inner = signal;
+    this.observed = events.active;
+  }
+
+  /** Whether the signal of the inner layers has aborted (what cockatiel reads of its signal). */
+  get aborted(): boolean {
+    return this.inner.aborted;
+  }
+
+  /** The call's cache key, when the pipeline has a cache. */
+  key(): string | undefined {
+    return this.keyOf(this.args);
+  }
+
+  /** Emits an event of this call's function; `build` runs only when someone listens. */
+  emit(build: (functionName: string) => ResilienceEvent): void {
+    this.events.emit(build);
+  }
+
+  /** Starts attempt number `attempts + 1` under `from`; returns its number. */
+  startAttempt(from: AbortSignal | LazyAbort): number {
+    this.#from = from;
+    this.#context = undefined;
+    return ++this.attempts;
+  }
+
+  /** The running attempt's signal (made now under a timeout, if it was not yet). */
+  attemptSignal(): AbortSignal {
+    const from = this.#from;
+    return from instanceof LazyAbort ? from.signal : from;
+  }
+
+  /** The running attempt's context, made on first use and the same object for the whole attempt. */
+  attemptContext(): AttemptContext {
+    return (this.#context ??= attemptContext(this.#from, this.attempts, this.functionName));
+  }
+}
+
+/** Whether cockatiel handed back one of our calls as its signal. @internal */
+export function isCallState(signal: unknown): signal is CallState {
+  return signal instanceof CallState;
+}
