@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { describeValue } from '@toolkit/cache';
 import type { Backplane, BackplaneMessage } from '@toolkit/cache';
+import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { namespaceOf } from './namespace';
@@ -83,7 +84,7 @@ export class RedisBackplane implements Backplane {
       { timeoutMs, connectionName: 'toolkit-cache-sub', forSubscriber: true },
       { redisOptions, clusterOptions },
     );
-    for (const client of [publisher, subscriber]) client.on('error', () => undefined);
+    // The backplane listens to both clients' errors itself (see onConnectionError): ioredis does not print them.
     const backplane = new RedisBackplane({ ...rest, publisher, subscriber });
     backplane.#owned = true;
     return backplane;
@@ -103,6 +104,7 @@ export class RedisBackplane implements Backplane {
   readonly #onError: (error: unknown) => void;
   /** Set while subscribed: the listeners to remove on `unsubscribe()`. */
   #listening: { off(): void } | undefined;
+  readonly #connections: readonly ConnectionWatch[];
 
   /**
    * A backplane on two clients you own (and close yourself).
@@ -133,6 +135,18 @@ export class RedisBackplane implements Backplane {
     this.#guard = new RedisGuard(options);
     this.#probe = new ReconnectProbe(publisher, this.#guard);
     this.#onError = onError;
+    this.#connections = [new ConnectionWatch(publisher), new ConnectionWatch(subscriber)];
+  }
+
+  /**
+   * Calls `listener` with each failure of either connection itself (refused, TLS, authentication…), as a
+   * `RedisConnectionError` with the client's own message (never the password), once per distinct error
+   * until that connection is ready again. `Cache` listens to it (`CACHE_L2_ERROR`, `operation:
+   * 'connection'`). Returns a function that stops listening.
+   */
+  onConnectionError(listener: (error: Error) => void): () => void {
+    const stops = this.#connections.map((watch) => watch.listen(listener));
+    return () => stops.forEach((stop) => stop());
   }
 
   /** The publisher's circuit breaker state. */
@@ -151,9 +165,13 @@ export class RedisBackplane implements Backplane {
 
   /** Sends `message` to every subscribed process (this one included: `Cache` skips its own by `source`). */
   publish(message: BackplaneMessage): Promise<void> {
-    return this.#guard.run(async () => {
-      await this.publisher.publish(this.channel, JSON.stringify(message));
-    });
+    return this.#guard
+      .run(async () => {
+        await this.publisher.publish(this.channel, JSON.stringify(message));
+      })
+      .catch((error: unknown) => {
+        throw this.#connections[0]!.redact(error); // never the password (an AUTH error carries it)
+      });
   }
 
   /**
@@ -201,7 +219,7 @@ export class RedisBackplane implements Backplane {
         },
         (error: unknown) => {
           lost = true;
-          this.#onError(error);
+          this.#onError(this.#connections[1]!.redact(error));
         },
       );
     };
@@ -222,9 +240,9 @@ export class RedisBackplane implements Backplane {
     try {
       await this.#bounded(subscriber.subscribe(this.channel));
     } catch (error) {
-      // Retried at the next 'ready'; the caller hears of the failure now.
+      // Retried at the next 'ready'; the caller hears of the failure now (never with the password).
       lost = true;
-      throw error;
+      throw this.#connections[1]!.redact(error);
     }
   }
 
@@ -237,7 +255,7 @@ export class RedisBackplane implements Backplane {
     try {
       await this.#bounded(this.subscriber.unsubscribe(this.channel));
     } catch (error) {
-      this.#onError(error);
+      this.#onError(this.#connections[1]!.redact(error));
     }
   }
 
@@ -246,6 +264,7 @@ export class RedisBackplane implements Backplane {
     await this.unsubscribe();
     this.#probe.close();
     if (this.#owned) await Promise.all([quitClient(this.publisher), quitClient(this.subscriber)]);
+    else for (const watch of this.#connections) watch.close(); // clients passed in keep no listener of ours
   }
 
   /** Bounds a subscriber command by `timeoutMs` (the subscriber has no command timeout of its own). */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { describeValue } from '@toolkit/cache';
 import type { DistributedLock, LockRelease } from '@toolkit/cache';
+import { ConnectionWatch } from './ConnectionWatch';
 import { LuaScript } from './LuaScript';
 import { namespaceOf } from './namespace';
 import { RedisGuard } from './RedisGuard';
@@ -57,6 +58,7 @@ export class RedisLock implements DistributedLock {
 
   readonly #guard: RedisGuard;
   readonly #lockPrefix: string;
+  readonly #connection: ConnectionWatch;
 
   /**
    * A lock on a client you own (it may be the store's).
@@ -74,6 +76,7 @@ export class RedisLock implements DistributedLock {
     this.#lockPrefix = `${namespaceOf(prefix, version)}l:`;
     this.#guard = new RedisGuard(options);
     this.client = client;
+    this.#connection = new ConnectionWatch(client);
   }
 
   /** The circuit breaker's state. */
@@ -94,14 +97,14 @@ export class RedisLock implements DistributedLock {
     checkTtl(ttlMs);
     const redisKey = this.lockKey(key);
     const token = randomBytes(16).toString('hex');
-    const taken = await this.#guard.run(() => this.client.set(redisKey, token, 'PX', Math.ceil(ttlMs), 'NX'));
+    const taken = await this.#run(() => this.client.set(redisKey, token, 'PX', Math.ceil(ttlMs), 'NX'));
     if (taken !== 'OK') return undefined;
     let released = false;
     const release: LockRelease = async () => {
       if (released) return;
       released = true;
       try {
-        await this.#guard.run(() => RELEASE.run(this.client, redisKey, [token]));
+        await this.#run(() => RELEASE.run(this.client, redisKey, [token]));
       } catch (error) {
         released = false; // may be tried again; the lock expires after ttlMs anyway
         throw error;
@@ -110,9 +113,16 @@ export class RedisLock implements DistributedLock {
     release.renew = async (renewMs: number) => {
       checkTtl(renewMs);
       if (released) return false;
-      return (await this.#guard.run(() => RENEW.run(this.client, redisKey, [token, String(Math.ceil(renewMs))]))) === 1;
+      return (await this.#run(() => RENEW.run(this.client, redisKey, [token, String(Math.ceil(renewMs))]))) === 1;
     };
     return release;
+  }
+
+  /** Under the timeout and the breaker; an error that holds the password (the connection's AUTH error) never leaves. */
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return this.#guard.run(operation).catch((error: unknown) => {
+      throw this.#connection.redact(error);
+    });
   }
 }
 

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { compileGlob, describeValue } from '@toolkit/cache';
 import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
+import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { LuaScript } from './LuaScript';
@@ -290,8 +291,7 @@ export class RedisStore implements CacheStore {
     namespaceOf(storeOptions.prefix ?? 'toolkit', storeOptions.version ?? 'v1');
     const timeoutMs = new RedisGuard(storeOptions).timeoutMs;
     const client = createRedisClient(target, { timeoutMs, connectionName: 'toolkit-cache' }, { redisOptions, clusterOptions });
-    // Failures reach callers through their rejected operations; without a listener ioredis would print them.
-    client.on('error', () => undefined);
+    // The store listens to the client's errors itself (see onConnectionError): ioredis does not print them.
     const store = new RedisStore({ ...storeOptions, client });
     store.#owned = true;
     return store;
@@ -321,9 +321,11 @@ export class RedisStore implements CacheStore {
    * tagged write is one round trip unless a tag moved on since (then one more).
    */
   readonly #knownVersions = new Map<string, number>();
+  readonly #connection: ConnectionWatch;
 
   /**
-   * A store on a client you own (and close yourself).
+   * A store on a client you own (and close yourself). The store listens to the client's `'error'` events
+   * (see {@link onConnectionError}).
    * @param options the client, namespace, serializer, clock, timeout and breaker
    * @throws TypeError naming the option that is wrong
    */
@@ -355,6 +357,17 @@ export class RedisStore implements CacheStore {
     this.#entryPrefix = `${this.namespace}e:`;
     this.#tagPrefix = `${this.namespace}t:`;
     this.#probe = new ReconnectProbe(client, this.#guard);
+    this.#connection = new ConnectionWatch(client);
+  }
+
+  /**
+   * Calls `listener` with each failure of the connection itself (refused, TLS, authentication…), as a
+   * `RedisConnectionError` whose message is the client's own (never the password), once per distinct
+   * error until the connection is ready again. `Cache` listens to it and emits `CACHE_L2_ERROR` with
+   * `operation: 'connection'`. Returns a function that stops listening.
+   */
+  onConnectionError(listener: (error: Error) => void): () => void {
+    return this.#connection.listen(listener);
   }
 
   /** The circuit breaker's state: `'open'` while Redis is being skipped after repeated failures. */
@@ -511,10 +524,16 @@ export class RedisStore implements CacheStore {
     });
   }
 
-  /** Resolves when Redis answers `PING` (within the timeout, through the breaker). */
+  /**
+   * Resolves when Redis answers `PING` (within the timeout, through the breaker). When the connection
+   * itself is failing, rejects with a `RedisConnectionError` that names why (the TLS, authentication or
+   * network error, password redacted), its `operationError` the timeout or open circuit PING met.
+   */
   ping(): Promise<void> {
     return this.#run(async () => {
       await this.client.ping();
+    }).catch((error: unknown) => {
+      throw this.#connection.explain('ping', error);
     });
   }
 
@@ -526,13 +545,18 @@ export class RedisStore implements CacheStore {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     this.#probe.close();
     if (this.#owned) await quitClient(this.client);
+    else this.#connection.close(); // a client passed in keeps no listener of ours
   }
 
   #run<T>(operation: () => Promise<T>): Promise<T> {
     return this.#track(this.#guard.run(operation));
   }
 
-  #track<T>(promise: Promise<T>): Promise<T> {
+  #track<T>(operation: Promise<T>): Promise<T> {
+    // An error that holds the password (a command failed with the connection's AUTH error) never leaves.
+    const promise = operation.catch((error: unknown) => {
+      throw this.#connection.redact(error);
+    });
     this.#pending.add(promise);
     const settle = () => this.#pending.delete(promise);
     promise.then(settle, settle);

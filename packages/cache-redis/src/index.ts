@@ -7,6 +7,7 @@ export type { RedisBackplaneConnectOptions, RedisBackplaneOptions } from './Redi
 export { RedisLock } from './RedisLock';
 export type { RedisLockOptions } from './RedisLock';
 export { DEFAULT_TIMEOUT_MS } from './RedisGuard';
+export { RedisConnectionError, isRedisConnectionError } from './errors/RedisConnectionError';
 export type { RedisBreakerOptions, RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 export type { RedisClientOptions, RedisTarget } from './createRedisClient';
 export { jsonSerializer } from './serializers/jsonSerializer';

@@ -83,6 +83,8 @@ export class Cache {
   readonly #host: ScopeHost;
   /** Failed shared-layer operations that belong to no scope (cache.delete, invalidateTags, clear, subscribe). */
   #unscopedL2Errors = 0;
+  /** Stops the store's and backplane's connection-error listeners (on close). */
+  readonly #stopListening: Array<() => void> = [];
 
   constructor(options: CacheOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -133,6 +135,11 @@ export class Cache {
             recovery,
           );
     this.#host = { clock, bus, onListenerError: reportError, shared };
+    // Connection failures (TLS, authentication, refused) happen outside any operation: report them as they come.
+    for (const source of [store, backplane]) {
+      const stop = source?.onConnectionError?.((error) => this.#reportShared('connection', error, undefined, undefined));
+      if (stop !== undefined) this.#stopListening.push(stop);
+    }
     if (onEvent !== undefined) bus.on('*', onEvent);
     if (this.#defaults.distributedLock && lock === undefined) {
       throw new TypeError('`distributedLock` needs a `lock` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)');
@@ -294,6 +301,7 @@ export class Cache {
     }
     await shared?.close();
     await shared?.backplane?.unsubscribe().catch((error: unknown) => this.#reportShared('unsubscribe', error, undefined, undefined));
+    for (const stop of this.#stopListening.splice(0)) stop();
   }
 
   #dropLocal(fullKey: string): boolean {

@@ -683,6 +683,29 @@ describe('degradation', () => {
     expect(() => new Cache({ atomicFallback: 'memory' as never })).toThrow(new TypeError("`atomicFallback` must be 'reject' or 'local', got \"memory\""));
   });
 
+  it('connection failures a store or backplane reports by itself become CACHE_L2_ERROR `connection`, until close()', async () => {
+    const listeners = new Set<(error: Error) => void>();
+    const watchable = <T extends object>(inner: T): T & { onConnectionError(l: (error: Error) => void): () => void } =>
+      Object.assign(inner, {
+        onConnectionError: (listener: (error: Error) => void) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      });
+    const events: CacheEvent[] = [];
+    const cache = new Cache({ store: watchable(new MemoryStore()), backplane: watchable(new MemoryBackplaneHub().connect()), onEvent: (e) => events.push(e) });
+    expect(listeners.size).toBe(2);
+    const tls = new Error('self-signed certificate');
+    for (const listener of listeners) listener(tls);
+    expect(ofType(events, 'CACHE_L2_ERROR')).toEqual([
+      { type: 'CACHE_L2_ERROR', scope: '', key: '', at: T0, operation: 'connection', error: tls },
+      { type: 'CACHE_L2_ERROR', scope: '', key: '', at: T0, operation: 'connection', error: tls },
+    ]);
+    expect(cache.stats().l2Errors).toBe(2);
+    await cache.close();
+    expect(listeners.size).toBe(0);
+  });
+
   it('undecodable L2 values are misses: the factory runs, and CACHE_L2_ERROR says `decode`', async () => {
     const store = new MemoryStore();
     const garbage = new Error('unexpected byte 0xff at offset 0');

@@ -123,7 +123,7 @@ describe('setIfAbsent and incr when Redis cannot answer (a private redis-server 
     expect(a.store.breakerState).toBe('open');
     const started = Date.now();
     const refused = await rejection(a.scope.incr('count'));
-    expect(Date.now() - started).toBeLessThan(100);
+    expect(Date.now() - started).toBeLessThan(150); // no 200 ms timeout: refused without touching Redis
     expect(refused).toBeInstanceOf(CacheAtomicError);
     expect(refused.cause).toBeInstanceOf(BrokenCircuitError);
     expect(a.l2Errors.filter((e) => e.operation === 'increment' || e.operation === 'setIfAbsent').length).toBeGreaterThanOrEqual(4);
@@ -166,6 +166,7 @@ describe('setIfAbsent and incr when Redis cannot answer (a private redis-server 
     // Each process decides alone: both win, both count from 1.
     expect(await within(Promise.all([a.scope.setIfAbsent('lock', 'a'), b.scope.setIfAbsent('lock', 'b')]))).toEqual([true, true]);
     expect(await within(Promise.all([a.scope.incr('n'), b.scope.incr('n')]))).toEqual([1, 1]);
-    expect(a.l2Errors.map((e) => e.operation)).toEqual(['setIfAbsent', 'increment']);
+    // (The lost connection itself is reported too, as 'connection', whenever the client notices it.)
+    expect(a.l2Errors.map((e) => e.operation).filter((op) => op !== 'connection')).toEqual(['setIfAbsent', 'increment']);
   });
 });

@@ -242,16 +242,17 @@ describe('RedisLock on the shared Redis', () => {
   });
 
   it('renew() extends only its own hold (a Lua compare-token PEXPIRE), never an expired one nor the next holder\'s', async () => {
+    // Margins of 400 ms either side: the machine may be busy.
     const key = `${prefix}:v1:l:k`;
-    const first = await lock.tryAcquire('k', 300);
-    await sleep(200);
-    expect(await first!.renew!(300)).toBe(true);
+    const first = await lock.tryAcquire('k', 1_000);
+    await sleep(600);
+    expect(await first!.renew!(1_000)).toBe(true);
     const pttl = await client.pttl(key);
-    expect(pttl).toBeGreaterThan(200); // back to ~300 ms from now, not the ~100 ms left
-    expect(pttl).toBeLessThanOrEqual(300);
-    await sleep(200); // 400 ms after it was taken: alive only thanks to the renewal
-    expect(await lock.tryAcquire('k', 300)).toBeUndefined();
-    await sleep(200); // no renewal since: expired
+    expect(pttl).toBeGreaterThan(600); // back to ~1 s from now, not the ~400 ms left
+    expect(pttl).toBeLessThanOrEqual(1_000);
+    await sleep(600); // 1.2 s after it was taken: alive only thanks to the renewal
+    expect(await lock.tryAcquire('k', 1_000)).toBeUndefined();
+    await sleep(1_000); // no renewal since: expired
     expect(await first!.renew!(5_000)).toBe(false);
     expect(await client.exists(key)).toBe(0); // did not come back
     const second = await lock.tryAcquire('k', 5_000);
@@ -264,19 +265,19 @@ describe('RedisLock on the shared Redis', () => {
 
   it('a Cache holding the lock renews it while a factory slower than lockTimeout runs: the other instance waits', async () => {
     const store = new RedisStore({ client, prefix });
-    const make = () => new Cache({ ttl: '1m', store, lock, distributedLock: true, lockTimeout: 300, lockWaitTimeout: '10s' });
+    const make = () => new Cache({ ttl: '1m', store, lock, distributedLock: true, lockTimeout: 600, lockWaitTimeout: '10s' });
     const caches = [make(), make()];
     let runs = 0;
     const build = async () => {
       runs++;
-      await sleep(1_200); // four lock lifetimes
+      await sleep(2_000); // more than three lock lifetimes
       return 'report 1';
     };
     const first = caches[0]!.scope<string>('reports').getOrSet('report:1', build);
     await sleep(50);
     const second = caches[1]!.scope<string>('reports').getOrSet('report:1', build);
-    await sleep(800);
-    expect(await client.pttl(lock.lockKey('report:1'))).toBeGreaterThan(0); // still held, renewed
+    await sleep(1_100);
+    expect(await client.pttl(lock.lockKey('report:1'))).toBeGreaterThan(0); // still held past its TTL: renewed
     expect(await Promise.all([first, second])).toEqual(['report 1', 'report 1']);
     expect(runs).toBe(1);
     expect(await client.exists(lock.lockKey('report:1'))).toBe(0); // released

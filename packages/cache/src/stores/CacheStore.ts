@@ -60,6 +60,12 @@ export interface CacheStore {
    * that stops the calls.
    */
   onAvailable?(listener: () => void): () => void;
+  /**
+   * Optional: calls `listener` with failures of the store's connection itself (refused, TLS,
+   * authentication), which happen outside any operation. The cache reports each as `CACHE_L2_ERROR` with
+   * `operation: 'connection'`. Returns a function that stops listening (the cache calls it on `close()`).
+   */
+  onConnectionError?(listener: (error: Error) => void): () => void;
 }
 
 /** What one process tells the others through a {@link Backplane}, so they drop their L1 copies. */
@@ -88,6 +94,8 @@ export interface Backplane {
    * the cache sends at once the messages it owes. Returns a function that stops the calls.
    */
   onAvailable?(listener: () => void): () => void;
+  /** Optional, as {@link CacheStore.onConnectionError}: failures of the backplane's connections. */
+  onConnectionError?(listener: (error: Error) => void): () => void;
 }
 
 /**
