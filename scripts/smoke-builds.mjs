@@ -70,6 +70,21 @@ const exercises = {
     await meterProvider.shutdown();
     if (counts.hit !== 1 || counts.miss !== 1) throw new Error(`instrument(): ${JSON.stringify(counts)}`);
   },
+  '@toolkit/prometheus': async ({ instrument, PrometheusMetricName }) => {
+    const from = createRequire(join(root, 'prometheus', 'package.json'));
+    const { Registry } = from('prom-client');
+    const { Cache } = from('@toolkit/cache');
+    const register = new Registry();
+    const cache = new Cache();
+    const metrics = instrument({ cache, register });
+    const square = cache.cached(async (n) => n * n, { name: 'square' });
+    await square(3);
+    await square(3);
+    const text = await register.metrics();
+    metrics.stop();
+    const hit = `${PrometheusMetricName.CACHE_REQUESTS}{scope="square",result="hit"} 1`;
+    if (!text.includes(hit)) throw new Error(`instrument(): no \`${hit}\` in\n${text}`);
+  },
 };
 
 let failed = false;
