@@ -8,6 +8,7 @@ import { memory } from './memory';
 import { missPath } from './missPath';
 import { policyOverhead } from './policyOverhead';
 import { stampedeHundredKeys, stampedeOneKey } from './stampede';
+import { telemetry } from './telemetry';
 
 /** Every scenario, in the order of the issue and of results/latest.md. */
-export const scenarios: Scenario[] = [hotHit, missPath, evictionChurn, stampedeOneKey, stampedeHundredKeys, memory, policyOverhead, l2Read, l2Batch, backplane, distributedStampede, isolation];
+export const scenarios: Scenario[] = [hotHit, missPath, evictionChurn, stampedeOneKey, stampedeHundredKeys, memory, policyOverhead, l2Read, l2Batch, backplane, distributedStampede, isolation, telemetry];
