@@ -83,6 +83,31 @@ describe('a Cache', () => {
     expect(t.spans()[2]?.attributes).toEqual({ [A.CACHE_SCOPE]: 'orders', [A.CACHE_LOAD_BACKGROUND]: false, [A.CACHE_KEY]: 'orders:#9' });
   });
 
+  it('counts 5 concurrent callers of a cold key as 5 misses and 1 load with 1 span; a refresh-ahead load is a background one', async () => {
+    const cache = new Cache({ ttl: '1s', refreshAhead: 0.5 });
+    setUp({ cache });
+    let runs = 0;
+    const getRate = cache.cached(async (pair: string) => (await sleep(20), `${pair} ${++runs}`), { name: 'rates' });
+    const callers = Array.from({ length: 5 }, () => getRate('EURUSD'));
+    await jest.advanceTimersByTimeAsync(20);
+    expect(await Promise.all(callers)).toEqual(Array(5).fill('EURUSD 1'));
+    await jest.advanceTimersByTimeAsync(600); // past refreshAhead: the next hit reloads in the background
+    expect(await getRate('EURUSD')).toBe('EURUSD 1');
+    await jest.advanceTimersByTimeAsync(20);
+
+    const scope = { [A.CACHE_SCOPE]: 'rates' };
+    expect(await t.value(M.CACHE_REQUESTS, { ...scope, [A.CACHE_RESULT]: 'miss' })).toBe(5);
+    expect(await t.value(M.CACHE_REQUESTS, { ...scope, [A.CACHE_RESULT]: 'hit' })).toBe(1);
+    expect(await t.points(M.CACHE_LOADS)).toEqual([
+      { attributes: { ...scope, [A.CACHE_LOAD_BACKGROUND]: false }, value: 1 },
+      { attributes: { ...scope, [A.CACHE_LOAD_BACKGROUND]: true }, value: 1 },
+    ]);
+    expect(t.spans().map((span) => [span.name, span.attributes[A.CACHE_LOAD_BACKGROUND], durationMs(span)])).toEqual([
+      ['load rates', false, 20],
+      ['load rates', true, 20],
+    ]);
+  });
+
   it('counts failed loads by error.type, marks their spans failed, and counts stale hits by reason', async () => {
     const cache = new Cache({ ttl: '1s', failSafe: '1m' });
     setUp({ cache });
@@ -199,6 +224,18 @@ describe('a ResilienceRegistry', () => {
     expect(call?.parentSpanContext?.spanId).toBe(job?.spanContext().spanId);
     expect(call?.attributes).toEqual({ ...success, [A.ATTEMPTS]: 3 });
     expect(durationMs(call!)).toBe(230);
+  });
+
+  it('puts the cache key on call spans only with recordKeys', async () => {
+    const registry = new ResilienceRegistry();
+    setUp({ registry, recordKeys: true });
+    await registry.resilient({ cache: {} })(async function byEmail(email: string) {
+      return email.length;
+    })('ada@example.com');
+    const call = t.spans().find((s) => s.name === 'resilient byEmail');
+    expect(call?.attributes[A.CACHE_KEY]).toBe('byEmail:ada@example.com');
+    const points = [...(await t.points(M.CALLS)), ...(await t.points(M.CACHE_REQUESTS)), ...(await t.points(M.CACHE_LOADS))];
+    expect(JSON.stringify(points)).not.toContain('ada@example.com');
   });
 
   it('counts timeouts, bulkhead and rate-limit rejections, fallbacks and failures', async () => {
