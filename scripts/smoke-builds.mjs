@@ -47,6 +47,44 @@ const exercises = {
     await store.close();
     if (got?.value?.ok !== true) throw new Error(`RedisStore round trip: ${JSON.stringify(got)}`);
   },
+  '@toolkit/otel': async ({ instrument, MetricName }) => {
+    // The real SDK (a devDependency of the package) with a pull reader; the cache is @toolkit/cache's build.
+    const from = createRequire(join(root, 'otel', 'package.json'));
+    const { MeterProvider, MetricReader } = from('@opentelemetry/sdk-metrics');
+    const { Cache } = from('@toolkit/cache');
+    class PullReader extends MetricReader {
+      onForceFlush() { return Promise.resolve(); }
+      onShutdown() { return Promise.resolve(); }
+    }
+    const reader = new PullReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const cache = new Cache();
+    const telemetry = instrument({ cache, meterProvider, traces: false });
+    const square = cache.cached(async (n) => n * n, { name: 'square' });
+    await square(3);
+    await square(3);
+    const { resourceMetrics } = await reader.collect();
+    const requests = resourceMetrics.scopeMetrics[0].metrics.find((m) => m.descriptor.name === MetricName.CACHE_REQUESTS);
+    const counts = Object.fromEntries(requests.dataPoints.map((p) => [p.attributes['toolkit.cache.result'], p.value]));
+    telemetry.stop();
+    await meterProvider.shutdown();
+    if (counts.hit !== 1 || counts.miss !== 1) throw new Error(`instrument(): ${JSON.stringify(counts)}`);
+  },
+  '@toolkit/prometheus': async ({ instrument, PrometheusMetricName }) => {
+    const from = createRequire(join(root, 'prometheus', 'package.json'));
+    const { Registry } = from('prom-client');
+    const { Cache } = from('@toolkit/cache');
+    const register = new Registry();
+    const cache = new Cache();
+    const metrics = instrument({ cache, register });
+    const square = cache.cached(async (n) => n * n, { name: 'square' });
+    await square(3);
+    await square(3);
+    const text = await register.metrics();
+    metrics.stop();
+    const hit = `${PrometheusMetricName.CACHE_REQUESTS}{scope="square",result="hit"} 1`;
+    if (!text.includes(hit)) throw new Error(`instrument(): no \`${hit}\` in\n${text}`);
+  },
 };
 
 let failed = false;

@@ -9,6 +9,7 @@ import { missPath } from './missPath';
 import { policyOverhead } from './policyOverhead';
 import { processCost } from './processCost';
 import { stampedeHundredKeys, stampedeOneKey } from './stampede';
+import { telemetry } from './telemetry';
 
 /** Every scenario, in the order of the issue and of results/latest.md. */
-export const scenarios: Scenario[] = [hotHit, missPath, evictionChurn, stampedeOneKey, stampedeHundredKeys, memory, policyOverhead, l2Read, l2Batch, backplane, distributedStampede, processCost, isolation];
+export const scenarios: Scenario[] = [hotHit, missPath, evictionChurn, stampedeOneKey, stampedeHundredKeys, memory, policyOverhead, l2Read, l2Batch, backplane, distributedStampede, processCost, isolation, telemetry];

@@ -824,6 +824,7 @@ describe('events and stats', () => {
     await scope.get('2');
     expect(events.map((e) => [e.type, e.scope, e.key])).toEqual([
       ['CACHE_MISS', 'users', 'u:1'],
+      ['CACHE_LOAD', 'users', 'u:1'],
       ['CACHE_HIT', 'users', 'u:1'],
       ['CACHE_MISS', 'users', 'u:2'],
     ]);
@@ -861,6 +862,25 @@ describe('events and stats', () => {
     expect(seen).toEqual([expect.objectContaining({ type: 'CACHE_LOAD_ERROR', key: 'k', error, durationMs: 250, background: false })]);
   });
 
+  it('emit one CACHE_LOAD with its duration per load that answers, in the foreground and in the background', async () => {
+    const cache = new Cache({ ttl: '1s', refreshAhead: 0.5 });
+    const scope = cache.scope<string>('s');
+    const loads: unknown[] = [];
+    scope.on('CACHE_LOAD', (e) => loads.push(e));
+    const slowly = (value: string) => () => new Promise<string>((r) => setTimeout(r, 40, value));
+    const first = Array.from({ length: 3 }, () => scope.getOrSet('k', slowly('a'))); // one load, three callers
+    await jest.advanceTimersByTimeAsync(40);
+    expect(await Promise.all(first)).toEqual(['a', 'a', 'a']);
+    await jest.advanceTimersByTimeAsync(600); // past refreshAhead: a hit reloads in the background
+    expect(await scope.getOrSet('k', slowly('b'))).toBe('a');
+    await jest.advanceTimersByTimeAsync(40);
+    expect(loads).toEqual([
+      { type: 'CACHE_LOAD', scope: 's', key: 'k', at: expect.any(Number), durationMs: 40, background: false },
+      { type: 'CACHE_LOAD', scope: 's', key: 'k', at: expect.any(Number), durationMs: 40, background: true },
+    ]);
+    expect(scope.stats()).toMatchObject({ loads: 2, loadErrors: 0 });
+  });
+
   it('a throwing listener never breaks a call, and is reported', async () => {
     const reported: unknown[] = [];
     const cache = new Cache({ onListenerError: (e) => reported.push(e) });
@@ -870,7 +890,7 @@ describe('events and stats', () => {
     const scope = cache.scope<number>('s');
     expect(await scope.getOrSet('k', async () => 1)).toBe(1);
     expect(await scope.getOrSet('k', async () => 2)).toBe(1);
-    expect(reported).toHaveLength(2);
+    expect(reported).toHaveLength(3); // CACHE_MISS, CACHE_LOAD, CACHE_HIT
   });
 
   it('a listener whose promise rejects never breaks a call, is reported, and leaves no unhandled rejection', async () => {
@@ -884,7 +904,7 @@ describe('events and stats', () => {
     expect(await scope.getOrSet('k', async () => 1)).toBe(1);
     expect(await scope.getOrSet('k', async () => 2)).toBe(1);
     await drain();
-    expect(reported).toEqual([bug, bug]);
+    expect(reported).toEqual([bug, bug, bug]); // CACHE_MISS, CACHE_LOAD, CACHE_HIT
     expect(unhandled).toEqual([]);
   });
 

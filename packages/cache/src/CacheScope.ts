@@ -730,6 +730,11 @@ export class CacheScope<V = unknown> {
     flight.promise = result.then(
       (value) => {
         settle();
+        // A stale L2 value that rescued a failed factory was reported as CACHE_LOAD_ERROR already.
+        if (!(value instanceof Rescued) && this.#listening()) {
+          const now = clock.now();
+          this.#emit(cacheEvent.CACHE_LOAD(this.name, this.fullKey(key), now, now - started, flight.background));
+        }
         if (value instanceof Uncached) return value.value as V;
         // A detached load that comes back late fills the key only if nothing newer holds it.
         if (flight.detached && !flight.discard && (this.#flights.has(key) || this.#fresh(key, false) !== undefined)) {
@@ -813,7 +818,7 @@ export class CacheScope<V = unknown> {
       this.#write(key, entry);
       this.#staleHits++;
       if (this.#listening()) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, full, now, 'error', error));
-      return new Uncached(stale.value);
+      return new Rescued(stale.value);
     }
   }
 
@@ -1005,6 +1010,9 @@ export class CacheScope<V = unknown> {
 }
 
 const cloneValue = <T>(value: T): T => structuredClone(value);
+
+/** The answer of a load whose factory failed but a stale L2 value rescued: returned, not stored, no CACHE_LOAD. */
+class Rescued<T> extends Uncached<T> {}
 
 function toStored(entry: CacheEntry, stamp?: number): StoredEntry {
   const stored = { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };

@@ -575,6 +575,7 @@ describe('fail-safe across instances', () => {
     const stale = ofType(events[1] ?? [], 'CACHE_STALE_HIT');
     expect(stale).toEqual([{ type: 'CACHE_STALE_HIT', scope: 's', key: 'k', at: T0 + 2_000, reason: 'error', error: down }]);
     expect(ofType(events[1] ?? [], 'CACHE_LOAD_ERROR')).toHaveLength(1);
+    expect(ofType(events[1] ?? [], 'CACHE_LOAD')).toEqual([]); // the load failed: one end event, not two
     expect(b.stats().staleHits).toBe(1);
     expect(b.stats().l2Hits).toBe(0); // a stale entry is not an L2 hit
 

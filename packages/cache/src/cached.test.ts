@@ -215,7 +215,7 @@ describe('cache.cached()', () => {
     });
     await getUser(1);
     await getUser(1);
-    expect(events.map((e) => `${e.type} ${e.key}`)).toEqual(['CACHE_MISS getUser:#1', 'CACHE_HIT getUser:#1']);
+    expect(events.map((e) => `${e.type} ${e.key}`)).toEqual(['CACHE_MISS getUser:#1', 'CACHE_LOAD getUser:#1', 'CACHE_HIT getUser:#1']);
   });
 
   it('refuses tags that no invalidateTags() call could name', () => {

@@ -29,6 +29,19 @@ const constructors = {
     at,
     durationMs,
   }),
+  /**
+   * A load (the L2, then the factory, as `stats().loads` counts them) settled with a value that its callers
+   * get. With `CACHE_LOAD_ERROR`, every load ends with exactly one of the two. `background` is true when
+   * no caller was waiting for it.
+   */
+  CACHE_LOAD: (scope: string, key: string, at: number, durationMs: number, background: boolean) => ({
+    type: 'CACHE_LOAD' as const,
+    scope,
+    key,
+    at,
+    durationMs,
+    background,
+  }),
   /** The least recently used entry left the scope to make room (`maxSize`). */
   CACHE_EVICTION: (scope: string, key: string, at: number) => ({ type: 'CACHE_EVICTION' as const, scope, key, at }),
   /** The factory threw or rejected. `background` is true when no caller was waiting for it. */

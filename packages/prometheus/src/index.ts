@@ -1,0 +1,8 @@
+export { PrometheusMetricName, errorType, instrument } from './instrument';
+export type {
+  InstrumentedBreaker,
+  InstrumentedCache,
+  InstrumentedRegistry,
+  PrometheusInstrumentation,
+  PrometheusOptions,
+} from './instrument';
