@@ -106,7 +106,7 @@ export class SharedLayer {
         for (const [key, entry] of entries) this.#recovery.owe({ op: 'set', key, entry }, scope, 'store');
         return;
       }
-      if (failure === undefined) this.#recovery?.settle(keys.map((key) => ({ op: 'delete', key })));
+      if (failure === undefined) this.#recovery?.settle(entries.map(([key, entry]) => ({ op: 'set', key, entry })));
     }
     await this.publish(scope, { type: 'keys', source: this.source, keys });
   }
