@@ -236,7 +236,9 @@ export class Cache {
 
   /**
    * Stops listening to the backplane after every load in progress and every L2 write in flight has
-   * settled, so nothing is lost. Closing the store's connection is its owner's (e.g. `RedisStore.close()`).
+   * settled, and a last replay of the failed L2 operations still owed (`autoRecovery`; what is left is
+   * reported as `CACHE_L2_ERROR` with operation `'recovery'`). Closing the store's connection is its
+   * owner's (e.g. `RedisStore.close()`).
    */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#scopes.values()].map((scope) => scope.settled()));
