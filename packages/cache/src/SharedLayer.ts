@@ -41,11 +41,6 @@ export class SharedLayer {
     }
   }
 
-  /** Operations kept for replay (0 without auto-recovery). */
-  get owed(): number {
-    return this.#recovery?.size ?? 0;
-  }
-
   /** Replays at once what failed earlier (the connection is back); resolves when done or failed again. */
   recover(): Promise<void> {
     return this.#recovery === undefined ? Promise.resolve() : this.#track(this.#recovery.replay());
