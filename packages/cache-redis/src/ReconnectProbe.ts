@@ -4,9 +4,9 @@ import type { RedisGuard } from './RedisGuard';
 /**
  * Closes a guard's circuit as soon as its client is usable again, instead of at the breaker's half-open
  * timer: on every ioredis `'ready'` (a reconnection), and every `breaker.probeEvery` while the circuit is
- * open (a paused or stopped Redis keeps its connections: no `'ready'` then), it sends a `PING` (under the
- * timeout, outside the breaker); if that answers, the circuit closes and the `onAvailable` listeners run,
- * so that the cache replays at once what it could not write during the outage.
+ * open (a paused or stopped Redis keeps its connections: no `'ready'` then; single server only), it sends
+ * a `PING` (under the timeout, outside the breaker); if that answers, the circuit closes and the
+ * `onAvailable` listeners run, so that the cache replays at once what it could not write meanwhile.
  * @internal
  */
 export class ReconnectProbe {
@@ -23,7 +23,9 @@ export class ReconnectProbe {
     this.#guard = guard;
     this.#onReady = () => void this.#probe();
     client.on('ready', this.#onReady);
-    this.#stopWatching = guard.onOpen(() => this.#probeWhileOpen());
+    // Not on a Cluster: a PING answered by any node says nothing of the node that failed, and closing the
+    // one breaker of the whole Cluster every second would let its failures through again and again.
+    this.#stopWatching = client.isCluster ? () => undefined : guard.onOpen(() => this.#probeWhileOpen());
   }
 
   /** Calls `listener` after each reconnection that answered a `PING`; returns a function that stops it. */

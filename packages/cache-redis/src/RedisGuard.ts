@@ -32,7 +32,8 @@ export interface RedisBreakerOptions {
   /**
    * While the circuit is open, a `PING` is sent this often (outside the breaker, under the timeout); the
    * first that answers closes the circuit. It covers what a reconnection does not: a Redis that was paused
-   * or stopped (SIGSTOP) keeps its connections, so no `'ready'` comes when it answers again.
+   * or stopped (SIGSTOP) keeps its connections, so no `'ready'` comes when it answers again. Single server
+   * only: on a Cluster a `PING` answered by any node says nothing of the one that failed.
    * Milliseconds or a duration string; positive and finite.
    * @default 1_000
    */

@@ -10,6 +10,7 @@ import { isCacheError } from './errors/CacheError';
 import type { CacheOptions } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, StoredEntry } from './stores/CacheStore';
 import { MemoryBackplaneHub, MemoryStore } from './stores/MemoryStore';
+import { defer } from '../test/defer';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -42,9 +43,13 @@ class SwitchableStore implements CacheStore {
     return () => this.#available.delete(listener);
   }
 
+  /** While set, calls wait for it before they run (a slow Redis). */
+  hold: Promise<void> | undefined;
+
   #call<T>(name: string, run: () => Promise<T>): Promise<T> {
     this.calls.push(name);
-    return this.down ? Promise.reject(new Error('ECONNREFUSED')) : run();
+    if (this.down) return Promise.reject(new Error('ECONNREFUSED'));
+    return this.hold === undefined || name === 'getMany' ? run() : this.hold.then(run);
   }
 
   getMany = (keys: readonly string[]) => this.#call('getMany', () => this.inner.getMany(keys));
@@ -172,6 +177,30 @@ describe('auto-recovery', () => {
     await jest.advanceTimersByTimeAsync(1_000);
     expect(store.calls.filter((c) => c === 'setMany')).toHaveLength(2); // the failed one and its replay
     expect(await held(shared, 'k')).toBe('newer');
+  });
+
+  it('a direct write that lands during a replay does not drop a kept write with a later stamp', async () => {
+    const { shared, store, writer } = await twoProcesses();
+    const plain = writer.scope<string>('plain');
+    const prefixed = writer.scope<string>('prefixed', { keyPrefix: 'x' }); // its 'k' is the full key 'x:k'
+    const hold = defer<string>();
+    const loading = plain.getOrSet('x:k', () => hold.promise); // its write will carry stamp T0
+    await settle();
+    await jest.advanceTimersByTimeAsync(10);
+    store.down = true;
+    await plain.remove('a'); // kept first
+    await prefixed.set('k', 'newer'); // stamp T0 + 10, kept second
+    store.down = false;
+    const gate = defer<void>();
+    store.hold = gate.promise; // the replay's first call (the delete) waits
+    void writer.scope('other').get('ping'); // a read that succeeds: the replay starts, and waits at the gate
+    await settle();
+    store.hold = undefined;
+    hold.resolve('older');
+    expect(await loading).toBe('older'); // its write (stamp T0) lands directly while the replay waits
+    gate.resolve();
+    await settle();
+    expect(await held(shared, 'x:k')).toBe('newer'); // the kept, later write was still replayed after it
   });
 
   it('a message that failed is sent again after the L2 part, which landed, is not written twice', async () => {

@@ -152,10 +152,19 @@ export class AutoRecovery {
     this.#schedule();
   }
 
-  /** Operations on these ids landed directly (L2 and message): what was kept for them is superseded. */
+  /**
+   * These operations landed directly: what was kept for the same keys is superseded, except a kept write
+   * with a later stamp than a direct write (that one is still newer, and is replayed).
+   */
   settle(actions: readonly OwedAction[]): void {
     if (this.#owed.size === 0) return;
-    for (const action of actions) this.#owed.delete(owedId(action));
+    for (const action of actions) {
+      const id = owedId(action);
+      const kept = this.#owed.get(id);
+      if (kept === undefined) continue;
+      if (action.op === 'set' && kept.action.op === 'set' && (kept.action.entry.stamp ?? -Infinity) > (action.entry.stamp ?? Infinity)) continue;
+      this.#owed.delete(id);
+    }
   }
 
   /** Replays what is kept, in order, until done or something fails (then retried later). Never rejects. */

@@ -265,11 +265,12 @@ export class Cache {
   }
 
   /**
-   * Waits for every load in progress and every L2 write in flight to settle, so nothing is lost, then stops
-   * listening to the backplane. The wait is bounded by `options.timeout` whatever the factories do: loads
-   * still running then are abandoned (a late result still fills L1), and a process warning (code
-   * `TOOLKIT_CACHE_CLOSE`) says how many, per scope. Closing the store's connection is its owner's (e.g.
-   * `RedisStore.close()`).
+   * Waits for every load in progress and every L2 write in flight to settle, so nothing is lost, makes a
+   * last replay of the failed L2 operations still owed (`autoRecovery`; what is left is reported as
+   * `CACHE_L2_ERROR` with operation `'recovery'`), then stops listening to the backplane. The wait for loads
+   * and writes is bounded by `options.timeout` whatever the factories do: loads still running then are
+   * abandoned (a late result still fills L1), and a process warning (code `TOOLKIT_CACHE_CLOSE`) says how
+   * many, per scope. Closing the store's connection is its owner's (e.g. `RedisStore.close()`).
    *
    * @example
    * process.on('SIGTERM', () => void cache.close({ timeout: '2s' }).then(() => process.exit(0)));

@@ -45,11 +45,6 @@ export class SharedLayer {
     }
   }
 
-  /** Operations kept for replay (0 without auto-recovery). */
-  get owed(): number {
-    return this.#recovery?.size ?? 0;
-  }
-
   /** Replays at once what failed earlier (the connection is back); resolves when done or failed again. */
   recover(): Promise<void> {
     return this.#recovery === undefined ? Promise.resolve() : this.#track(this.#recovery.replay());
@@ -110,7 +105,7 @@ export class SharedLayer {
         for (const [key, entry] of entries) this.#recovery.owe({ op: 'set', key, entry }, scope, 'store');
         return;
       }
-      if (failure === undefined) this.#recovery?.settle(keys.map((key) => ({ op: 'delete', key })));
+      if (failure === undefined) this.#recovery?.settle(entries.map(([key, entry]) => ({ op: 'set', key, entry })));
     }
     await this.publish(scope, { type: 'keys', source: this.source, keys });
   }

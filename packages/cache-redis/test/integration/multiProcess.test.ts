@@ -2,7 +2,9 @@
  * Four Node processes (worker.ts, each with its own `createCache(env)`) sharing the shared Redis under a
  * namespace of their own: backplane invalidation reaches every process, the distributed lock makes one
  * factory run for a cold key across all of them, and a lock holder that dies mid-factory (exits, or is
- * SIGKILLed while it renews its lock) is taken over once its lock expires, by exactly one survivor.
+ * SIGKILLed while it renews its lock) is taken over once its lock expires, by exactly one survivor. Then
+ * two processes on a private redis-server (never the shared one), killed and restarted: a write made
+ * during the outage reaches the other process once Redis is back.
  *
  * Every request to a worker is bounded in time; every worker is closed (or SIGKILLed) after the file, and
  * exits by itself if this process goes away (see worker.ts).
@@ -10,7 +12,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { closeClient } from '../redisServers';
+import { closeClient, killAllTrackedRedisServers, startRedisServer } from '../redisServers';
+import type { RedisServerHandle } from '../redisServers';
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../sharedRedis';
 import { WORKER_ENV_FLAG } from './worker';
 import type { LoadResult, WorkerMessage, WorkerRequest, WorkerStats } from './worker';
@@ -358,4 +361,41 @@ describe('4 processes sharing one Redis (worker.ts × 4, createCache from the en
     expect(doneAt - killedAt).toBeLessThan(lockTimeoutMs + 2_000);
     expect(await raw.exists(lockKey)).toBe(0);
   });
+});
+
+describe('2 processes on a private redis-server that is killed and restarted (auto-recovery)', () => {
+  let server: RedisServerHandle | undefined;
+  const started: WorkerProcess[] = [];
+
+  afterAll(async () => {
+    await Promise.all(started.map((w) => w.close()));
+    await server?.stop();
+    await killAllTrackedRedisServers();
+  }, 30_000);
+
+  it('a set made while Redis is down reaches the other process once Redis is back', async () => {
+    server = await startRedisServer();
+    const env = { CACHE_URL: server.url, CACHE_PREFIX: 'recovery', CACHE_VERSION: 'v1', CACHE_TTL_DEFAULT: '60' };
+    const [writer, reader] = await Promise.all(
+      ['writer', 'reader'].map(async (name) => {
+        const worker = new WorkerProcess(name, env);
+        started.push(worker);
+        await worker.waitFor((m) => m.type === 'ready', START_TIMEOUT_MS, 'ready message');
+        return worker;
+      }),
+    ) as [WorkerProcess, WorkerProcess];
+    await writer.request({ cmd: 'set', key: 'k', value: 'v1' });
+    await sleep(100); // the writer's message about v1 has gone by
+    expect(await reader.request({ cmd: 'get', key: 'k' })).toBe('v1');
+
+    await server.kill();
+    await writer.request({ cmd: 'set', key: 'k', value: 'v2' }); // resolves: kept for replay
+    expect(await reader.request({ cmd: 'peek', key: 'k' })).toBe('v1'); // nobody was told yet
+
+    await server.restart(); // empty (no persistence): only the replay can bring v2 back
+    const back = Date.now();
+    await eventually(async () => (await reader.request({ cmd: 'get', key: 'k' })) === 'v2', 5_000, 'the reader serving v2');
+    expect(Date.now() - back).toBeLessThan(5_000);
+    expect((await writer.request({ cmd: 'stats' })).l2Errors).toBeGreaterThan(0); // the failure was reported
+  }, START_TIMEOUT_MS + 20_000);
 });

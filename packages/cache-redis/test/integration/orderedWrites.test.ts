@@ -41,16 +41,18 @@ afterAll(async () => {
   await killAllTrackedRedisServers();
 });
 
-function storeOn(url: string, serializer?: RedisSerializer): RedisStore {
-  const store = RedisStore.connect(url, { prefix: PREFIX, timeoutMs: TIMEOUT_MS, ...(serializer === undefined ? {} : { serializer }) });
+/** A store; the test's own readers get a roomy timeout (a fresh connection on a busy machine is slow). */
+function storeOn(url: string, serializer?: RedisSerializer, timeoutMs = 2_000): RedisStore {
+  const store = RedisStore.connect(url, { prefix: PREFIX, timeoutMs, ...(serializer === undefined ? {} : { serializer }) });
   closers.push(() => store.close());
   return store;
 }
 
 /** A cache on its own connections; `backplane: false` for one that cannot hear the others. */
-async function cacheOn(url: string, options: { backplane?: boolean; serializer?: RedisSerializer } = {}) {
-  const store = storeOn(url, options.serializer);
-  const backplane = options.backplane === false ? undefined : RedisBackplane.connect(url, { prefix: PREFIX, timeoutMs: TIMEOUT_MS });
+async function cacheOn(url: string, options: { backplane?: boolean; serializer?: RedisSerializer; timeoutMs?: number } = {}) {
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
+  const store = storeOn(url, options.serializer, timeoutMs);
+  const backplane = options.backplane === false ? undefined : RedisBackplane.connect(url, { prefix: PREFIX, timeoutMs });
   const errors: Array<CacheEventMap['CACHE_L2_ERROR']> = [];
   const cache = new Cache({
     prefix: PREFIX,
@@ -102,9 +104,11 @@ describe.each([
   it('a load that started before another process wrote cannot replace that write in Redis', async () => {
     const s = server!;
     // The slow loader does not hear the others (no backplane): only the stamp can stop its late write.
-    const slow = await cacheOn(s.url, { backplane: false, ...(serializer === undefined ? {} : { serializer }) });
-    const writer = await cacheOn(s.url, serializer === undefined ? {} : { serializer });
-    const reader = await cacheOn(s.url, serializer === undefined ? {} : { serializer });
+    // No fault here: a roomy timeout, so that a busy machine cannot turn a slow reply into an L2 error.
+    const options = { timeoutMs: 2_000, ...(serializer === undefined ? {} : { serializer }) };
+    const slow = await cacheOn(s.url, { ...options, backplane: false });
+    const writer = await cacheOn(s.url, options);
+    const reader = await cacheOn(s.url, options);
 
     const loading = slow.items.getOrSet('k', async () => {
       await sleep(300);

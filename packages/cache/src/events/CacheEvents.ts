@@ -59,7 +59,8 @@ const constructors = {
   /**
    * An operation on the shared layer (L2 store, backplane, lock) failed, or the L2 held something that
    * cannot be decoded. The call went on with L1 and the factory. `scope` and `key` are empty when the
-   * operation concerned neither.
+   * operation concerned neither. A failed write, delete, invalidation or publish is also kept for replay
+   * (`autoRecovery`); operation `'recovery'` reports one that was dropped without being replayed.
    */
   CACHE_L2_ERROR: (scope: string, key: string, at: number, operation: string, error: unknown) => ({
     type: 'CACHE_L2_ERROR' as const,
