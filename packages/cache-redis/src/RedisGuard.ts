@@ -34,8 +34,9 @@ export interface RedisBreakerOptions {
    * first that answers closes the circuit. It covers what a reconnection does not: a Redis that was paused
    * or stopped (SIGSTOP) keeps its connections, so no `'ready'` comes when it answers again. Single server
    * only: on a Cluster a `PING` answered by any node says nothing of the one that failed.
-   * Milliseconds or a duration string; positive and finite.
-   * @default 1_000
+   * Milliseconds or a duration string; positive and finite. Often enough that a probe is in flight when
+   * a paused Redis resumes (it answers it first), so the circuit closes within about this long of it.
+   * @default 250
    */
   probeEvery?: Duration;
 }
@@ -54,7 +55,7 @@ export interface RedisGuardOptions {
   timeoutMs?: number;
   /**
    * The circuit breaker around every operation, or `false` for none.
-   * @default { consecutiveFailures: 5, halfOpenAfter: 5_000, probeEvery: 1_000 }
+   * @default { consecutiveFailures: 5, halfOpenAfter: 5_000, probeEvery: 250 }
    */
   breaker?: RedisBreakerOptions | false;
 }
@@ -101,7 +102,7 @@ export class RedisGuard {
     if (breaker === null || typeof breaker !== 'object') {
       throw new TypeError(`\`breaker\` must be an object or false, got ${describeValue(breaker)}`);
     }
-    const { consecutiveFailures = 5, halfOpenAfter = 5_000, probeEvery = 1_000 } = breaker;
+    const { consecutiveFailures = 5, halfOpenAfter = 5_000, probeEvery = 250 } = breaker;
     if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1) {
       throw new TypeError(`\`breaker.consecutiveFailures\` must be a positive integer, got ${describeValue(consecutiveFailures)}`);
     }

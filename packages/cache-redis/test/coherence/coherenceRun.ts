@@ -101,8 +101,9 @@ function startWorker(name: string, env: Record<string, string>): Worker {
   log.catch(() => undefined);
   ready.catch(() => undefined);
   child.on('message', (message: CoherenceMessage) => {
-    if (message.type === 'ready') readyResolve();
-    else logResolve(message);
+    if (message.type === 'ready') return readyResolve();
+    logResolve(message);
+    child.disconnect(); // the worker exits when its channel closes
   });
   child.once('exit', (code, signal) => fail(new Error(`${name} exited (code ${code}, signal ${signal}) before sending its log\n${output}`)));
   return {

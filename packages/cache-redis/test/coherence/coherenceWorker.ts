@@ -10,7 +10,7 @@
  *   logs when that resolved.
  *
  * It runs for `COHERENCE_DURATION_MS`, then sends its log to the parent (`{ type: 'log', … }`) and
- * exits. Every failed call and every unhandled rejection is logged too. It never outlives its parent: it
+ * exits when the parent disconnects. Every failed call and every unhandled rejection is logged too. It never outlives its parent: it
  * exits when the IPC channel closes, and after its duration plus a margin in any case.
  */
 import { Redis } from 'ioredis';
@@ -99,8 +99,9 @@ async function main(): Promise<void> {
   await handle.close();
   db.disconnect();
   const maxLatencyMs = latencies.reduce((a, b) => Math.max(a, b), 0);
+  // The parent disconnects once it has the log, and the process exits then (see 'disconnect' above):
+  // exiting right after sending could let the parent see the exit before a large log has arrived.
   await send({ type: 'log', role, name, entries, failures, unhandled, maxLatencyMs, latencies });
-  process.exit(0);
 }
 
 if (process.env[COHERENCE_WORKER_FLAG] === '1') {
