@@ -41,6 +41,7 @@ export const hotHit: Scenario = {
       rows,
       targets: [
         atLeast(rows, metric, O, PEER.mapJson, 1, 'at least as fast as Map + JSON.stringify(args)'),
+        atLeast(rows, metric, O, PEER.mapPrefix, 1 / 1.3, `a hit costs ≤ 1.3× one of ${PEER.mapPrefix}`),
         atLeast(rows, metric, O, PEER.pMemoize, 2, '≥ 2× p-memoize'),
         ...[PEER.bentocache, PEER.cacheableMemory, PEER.cacheable, PEER.cacheManager, PEER.cachified].map((peer) =>
           atLeast(rows, metric, O, peer, 10, `≥ 10× ${peer}`),

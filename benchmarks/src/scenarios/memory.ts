@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { interleave, rowOf } from '../harness/interleave';
 import type { Sampled } from '../harness/interleave';
 import { median } from '../harness/stats';
-import { atLeast } from '../harness/targets';
-import type { Metric, Row, Scenario } from '../harness/types';
+import { atLeast, bound } from '../harness/targets';
+import type { Metric, Row, Scenario, TargetResult } from '../harness/types';
+import { HAND_PROMISES } from '../peers/handPromises';
 import { memoizers, PEER } from '../peers/memoizers';
 import type { ChildReport, Reading } from './memoryChild';
 
@@ -90,7 +91,11 @@ export const memory: Scenario = {
     // Names, ours-flags and notes of the contenders (built small here, then released).
     const described = memoizers(async (id: number) => ({ id }), { maxSize: 10, ttlMs: 3_600_000 });
     for (const m of described) await m.close?.();
-    const contenders = [...described.map((m) => ({ name: m.name, ours: m.ours === true, child: m.name })), { name: CALIBRATION, ours: false, child: NONE }];
+    const contenders = [
+      ...described.map((m) => ({ name: m.name, ours: m.ours === true, child: m.name })),
+      { name: HAND_PROMISES, ours: false, child: HAND_PROMISES },
+      { name: CALIBRATION, ours: false, child: NONE },
+    ];
 
     // A heap read after gc in a process of its own does not depend on what else runs on the machine,
     // so children run a few at a time; they are started in interleave()'s order (round r starting at
@@ -151,6 +156,15 @@ export const memory: Scenario = {
       `(${bytes(lruBytes / maxSize)} bytes per slot, ${bytes(lruBytes / count)} per entry at this fill), in lru-cache get/set and fetch, and in bentocache's and cachified's stores ` +
       '(those two get their TTL arrays on their first set with a TTL, so that part of it is counted).';
     const O = PEER.oursResilient;
+    // The same comparison on the third reading (after one hit per entry), from the children's reports.
+    const afterHit = (ours: string, peer: string, target: string): TargetResult => {
+      const at = (name: string) => {
+        const i = contenders.findIndex((c) => c.name === name);
+        return median(reports[i]!.map((r) => perEntry(total(r.hit), r.count)));
+      };
+      const [a, b] = [at(ours), at(peer)];
+      return bound(target, a, b, 'max', `${bytes(a)} vs ${bytes(b)} bytes/entry after one hit each (${(b / a).toFixed(2)}×)`);
+    };
     const shown = quick ? `${count.toLocaleString('en')} entries (quick run; the full run uses 100,000)` : `${count.toLocaleString('en')} entries`;
     return {
       id: 'memory',
@@ -162,6 +176,10 @@ export const memory: Scenario = {
       rows,
       columns: ['heapUsed Δ', 'used_heap_size Δ', 'ArrayBuffers Δ', 'after 1 hit each'],
       targets: [
+        ...[O, PEER.oursCached].flatMap((ours) => [
+          atLeast(rows, metric, ours, HAND_PROMISES, 1, `${ours} ≤ ${HAND_PROMISES} (same values)`),
+          afterHit(ours, HAND_PROMISES, `${ours} ≤ ${HAND_PROMISES}, after one hit per entry`),
+        ]),
         atLeast(rows, metric, O, PEER.quickLru, 1 / 1.2, '≤ 1.2 × quick-lru get/set storing the same values'),
         atLeast(rows, metric, O, PEER.bentocache, 1, 'below bentocache (memory)'),
       ],
@@ -174,7 +192,11 @@ export const memory: Scenario = {
           'the second pass also checks that every entry was kept (no call may run the loader).',
         `Children run ${parallel} at a time (a heap read after gc in a process of its own does not depend on what else runs), in interleave()'s order; ${rounds} round${rounds > 1 ? 's' : ''}, no warm-up round.`,
         `${CALIBRATION}: the same child inserting nothing: what the method reports for no entries.`,
-        'quick-lru with maxSize ≥ the entries holds them all in its current generation (a Map of number keys to { value, expiry } items).',
+        'quick-lru with maxSize ≥ the entries holds them all in its current generation (a Map of number keys to { value, expiry } items, expiry a boxed double).',
+        `${HAND_PROMISES}: a quick-lru (maxSize, maxAge) of the function's promises, keyed by the number, deleting a rejected one (this scenario only). ` +
+          'The promise is what it keeps over the value; quick-lru get/set awaits and keeps the value itself, with no single-flight.',
+        `Ours, with these options (a TTL, no tags, fail-safe or refresh-ahead, the default clock), keep each value bare in quick-lru, which expires it by its own maxAge: ` +
+          'its Map slot, { value, expiry } item and boxed expiry, plus the string key derived from the arguments (`#<id>`, 24 bytes here), which number-keyed quick-lru does not pay. Nothing is added on a hit.',
         'bentocache serialises every value to a JSON string in its memory store: its bytes include that copy.',
         ...missed.map((line) => `Not all entries kept: ${line}.`),
         ...described.filter((m) => m.note !== undefined).map((m) => `${m.name}: ${m.note}`),

@@ -13,6 +13,7 @@
 // apart from the others'. The figures are therefore what the entries add to a built memoizer.
 import v8 from 'node:v8';
 import { LRUCache } from 'lru-cache';
+import { HAND_PROMISES, handPromises } from '../peers/handPromises';
 import { memoizers } from '../peers/memoizers';
 import type { Memoizer } from '../peers/memoizers';
 
@@ -64,8 +65,12 @@ async function settle(): Promise<Reading> {
   return read();
 }
 
-/** Builds every memoizer, keeps the one named `name` (none for NONE) and closes the others. */
+/**
+ * Builds every memoizer, keeps the one named `name` (none for NONE) and closes the others. The memory
+ * scenario's own contender (peers/handPromises.ts) is built alone.
+ */
 async function build(name: string, load: (id: number) => Promise<object>, maxSize: number): Promise<Memoizer<object> | undefined> {
+  if (name === HAND_PROMISES) return handPromises(load, { maxSize, ttlMs: TTL_MS });
   const list = memoizers(load, { maxSize, ttlMs: TTL_MS });
   const chosen = list.find((m) => m.name === name);
   if (chosen === undefined && name !== NONE) throw new Error(`no memoizer named "${name}" (names: ${list.map((m) => m.name).join(', ')})`);
