@@ -2,6 +2,7 @@
 // a packaging mistake fails CI even though the unit tests run against sources.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -46,6 +47,19 @@ const exercises = {
     await store.deleteByPrefix('');
     await store.close();
     if (got?.value?.ok !== true) throw new Error(`RedisStore round trip: ${JSON.stringify(got)}`);
+  },
+  '@toolkit/http-cache': async ({ ResponseCache, errorResponse }) => {
+    const { Cache } = createRequire(join(root, 'http-cache', 'package.json'))('@toolkit/cache');
+    const cache = new Cache();
+    const http = new ResponseCache(cache, { ttl: '1m' });
+    const request = { method: 'GET', url: '/smoke', headers: {} };
+    const first = await http.begin(request, {}, undefined);
+    if (first.action !== 'lead') throw new Error(`first request: ${first.action}`);
+    await first.lead.complete({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok') });
+    const second = await http.begin(request, {}, undefined);
+    await cache.close();
+    if (second.action !== 'serve' || second.response.headers['x-cache'] !== 'HIT') throw new Error(`second request: ${second.action}`);
+    if (errorResponse(new Error('not ours')) !== undefined) throw new Error('errorResponse(Error)');
   },
 };
 
