@@ -61,6 +61,16 @@ const exercises = {
     if (second.action !== 'serve' || second.response.headers['x-cache'] !== 'HIT') throw new Error(`second request: ${second.action}`);
     if (errorResponse(new Error('not ours')) !== undefined) throw new Error('errorResponse(Error)');
   },
+  '@toolkit/fastify': async ({ toolkitCache }) => {
+    const Fastify = createRequire(join(root, 'fastify', 'package.json'))('fastify');
+    const app = Fastify();
+    await app.register(toolkitCache, { env: false });
+    let runs = 0;
+    app.get('/smoke', { config: { cache: true } }, async () => ({ run: ++runs }));
+    const answers = [await app.inject('/smoke'), await app.inject('/smoke')].map((r) => `${r.headers['x-cache']} ${r.body}`);
+    await app.close();
+    if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`plugin: ${answers}`);
+  },
 };
 
 let failed = false;

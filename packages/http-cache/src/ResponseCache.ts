@@ -269,7 +269,7 @@ export class ResponseCache<Req = unknown> {
           ttlMs: policy.ttlMs,
         };
         await store(stored);
-        return this.#render(stored, 'MISS', inm, response.body);
+        return this.#render(stored, 'MISS', inm, response.body, stored.storedAt); // fresh from the handler: Age 0, full max-age
       },
       fail: async (error) => {
         if (!once()) return undefined;
@@ -291,8 +291,7 @@ export class ResponseCache<Req = unknown> {
     return !directives.has('no-store') && !directives.has('private') && !directives.has('no-cache');
   }
 
-  #render(stored: StoredResponse, status: CacheStatus, inm: string | undefined, body?: Buffer): HttpResponse {
-    const now = this.#clock.now();
+  #render(stored: StoredResponse, status: CacheStatus, inm: string | undefined, body?: Buffer, now = this.#clock.now()): HttpResponse {
     const ageMs = Math.max(0, now - stored.storedAt);
     const remaining = Math.max(0, Math.floor((stored.ttlMs - ageMs) / 1000));
     const directives = parseCacheControl(headerValue(stored.headers, 'cache-control'));
