@@ -71,6 +71,23 @@ const exercises = {
     await app.close();
     if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`plugin: ${answers}`);
   },
+  '@toolkit/express': async ({ toolkitCache }) => {
+    const express = createRequire(join(root, 'express', 'package.json'))('express');
+    const toolkit = await toolkitCache({ env: false });
+    const app = express();
+    let runs = 0;
+    app.get('/smoke', toolkit.cached(), (_req, res) => res.json({ run: ++runs }));
+    const server = await toolkit.listen(app);
+    const url = `http://127.0.0.1:${server.address().port}/smoke`;
+    const answers = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await globalThis.fetch(url);
+      answers.push(`${response.headers.get('x-cache')} ${await response.text()}`);
+    }
+    server.close();
+    await toolkit.close();
+    if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`middleware: ${answers}`);
+  },
 };
 
 let failed = false;

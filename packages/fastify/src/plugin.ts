@@ -1,6 +1,5 @@
-import { Cache } from '@toolkit/cache';
-import type { CacheOptions } from '@toolkit/cache';
-import { ResponseCache, errorResponse, stripConditionals } from '@toolkit/http-cache';
+import type { Cache } from '@toolkit/cache';
+import { ResponseCache, errorResponse, openCache, stripConditionals } from '@toolkit/http-cache';
 import type { CapturedResponse, HttpRequest, HttpResponse, Lead } from '@toolkit/http-cache';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
@@ -31,7 +30,7 @@ interface Pending {
 
 async function toolkitCachePlugin(app: FastifyInstance, options: ToolkitCacheOptions): Promise<void> {
   const { cache: given, env = process.env, closeCache, errors = true, ...responseOptions } = options;
-  const made = await makeCache(given, env);
+  const made = await openCache(given, env);
   const responses = new ResponseCache<FastifyRequest>(made.cache, responseOptions);
   const errorOptions = typeof errors === 'object' ? errors : {};
   const pending = new WeakMap<FastifyRequest, Pending>();
@@ -127,38 +126,6 @@ function replace(reply: FastifyReply, response: HttpResponse): Buffer {
   for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
   reply.code(response.status).headers(response.headers);
   return response.body;
-}
-
-interface MadeCache {
-  cache: Cache;
-  /** Made by the plugin, so closed by it by default. */
-  owned: boolean;
-  close(): Promise<void>;
-}
-
-async function makeCache(given: Cache | CacheOptions | undefined, env: Record<string, string | undefined> | false): Promise<MadeCache> {
-  if (given instanceof Cache || isCacheLike(given)) return { cache: given, owned: false, close: () => given.close() };
-  if (given !== undefined) {
-    const cache = new Cache(given);
-    return { cache, owned: true, close: () => cache.close() };
-  }
-  if (env !== false && (env.CACHE_URL ?? env.REDIS_URL) !== undefined) {
-    let redis: typeof import('@toolkit/cache-redis');
-    try {
-      redis = await import('@toolkit/cache-redis');
-    } catch (error) {
-      throw new Error('CACHE_URL (or REDIS_URL) is set: install @toolkit/cache-redis to use it, or pass `env: false`', { cause: error });
-    }
-    const handle = redis.createCache(env);
-    return { cache: handle.cache, owned: true, close: () => handle.close() };
-  }
-  const cache = new Cache();
-  return { cache, owned: true, close: () => cache.close() };
-}
-
-/** A Cache from another installed copy of @toolkit/cache. */
-function isCacheLike(value: unknown): value is Cache {
-  return typeof value === 'object' && value !== null && typeof (value as Cache).scope === 'function' && typeof (value as Cache).invalidateTags === 'function';
 }
 
 /**

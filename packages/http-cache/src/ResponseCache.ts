@@ -134,6 +134,11 @@ export class ResponseCache<Req = unknown> {
     this.#policy(route);
   }
 
+  /** The largest body a route stores (`maxBodyBytes`): an integration may stop buffering past it. */
+  bodyLimit(route: RouteCacheOptions<Req>): number {
+    return this.#policy(route).maxBodyBytes;
+  }
+
   /** The key a request is stored under: method, path, query (all of it, or the `vary.query` keys) and the `vary.headers` values. */
   keyFor(request: HttpRequest, route: RouteCacheOptions<Req>): string {
     const policy = this.#policy(route);

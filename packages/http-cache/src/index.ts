@@ -6,3 +6,5 @@ export type { ErrorResponseOptions } from './errorResponse';
 export { parseCacheControl } from './cacheControl';
 export { ifNoneMatch } from './etag';
 export type { HeaderBag, RequestHeaders, StoredHeaders } from './headers';
+export { openCache } from './openCache';
+export type { OpenedCache } from './openCache';
