@@ -217,6 +217,14 @@ describe('ResponseCache', () => {
     expectLead(await http.begin(request, tagged, { user: 'ada' }));
   });
 
+  it('shares its scope with another ResponseCache on the same cache', async () => {
+    const one = new ResponseCache(cache);
+    const two = new ResponseCache(cache);
+    expect(two.scope).toBe(one.scope);
+    await expectLead(await one.begin(get('/a'), route, undefined)).complete(ok('shared'));
+    expect(expectServe(await two.begin(get('/a'), route, undefined)).body.toString()).toBe('shared');
+  });
+
   it('refuses bad options, naming them', () => {
     const http = new ResponseCache(cache);
     expect(() => http.check({ ttl: 0 })).toThrow('`ttl` of a cached route must be finite and positive');

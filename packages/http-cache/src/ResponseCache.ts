@@ -122,7 +122,11 @@ export class ResponseCache<Req = unknown> {
     this.header = header === false ? undefined : header.toLowerCase();
     this.#options = options;
     this.#clock = options.clock ?? { now: () => Date.now() };
-    this.scope = cache.scope<Stored>(options.scope ?? 'http', { maxSize: options.maxEntries ?? 1000, jitter: 0 });
+    const scope = options.scope ?? 'http';
+    // Two integrations on one cache (two apps, or an app and its tests) share the scope: the first sizes it.
+    this.scope = cache.scopeNames.includes(scope)
+      ? cache.scope<Stored>(scope)
+      : cache.scope<Stored>(scope, { maxSize: options.maxEntries ?? 1000, jitter: 0 });
     resolvePolicy(options, {}); // fail fast on bad defaults
   }
 

@@ -133,6 +133,7 @@ export function describeHttpCacheContract(framework: string, start: (fixture: Co
             return text(`flaky run=${n}`);
           },
         },
+        { method: 'GET', path: '/fresh', cache: { honorNoCache: true }, handler: async () => text(`fresh run=${run('fresh')}`) },
         { method: 'GET', path: '/open', handler: async () => text(await guarded()) },
         { method: 'GET', path: '/timeout', handler: async () => text(await slow()) },
       ];
@@ -241,6 +242,31 @@ export function describeHttpCacheContract(framework: string, start: (fixture: Co
       expect(all.map((a) => [a.status, a.body])).toEqual(Array.from({ length: 5 }, () => [200, 'slow run=1']));
       expect(all.map((a) => a.headers.get('x-cache')).sort()).toEqual(['HIT', 'HIT', 'HIT', 'HIT', 'MISS']);
       expect(runs.get('slow')).toBe(1);
+    });
+
+    it('lets the waiting requests run their own handler when the leader’s client goes away', async () => {
+      const leaving = new AbortController();
+      const leader = fetch(`${server.url}/slow`, { signal: leaving.signal }).catch((error: unknown) => error);
+      while (runs.get('slow') !== 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      const follower = fetchText('/slow');
+      while (cache.stats().misses < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      leaving.abort();
+      expect(await leader).toMatchObject({ name: 'AbortError' });
+      while (runs.get('slow') !== 2) await new Promise((resolve) => setTimeout(resolve, 5)); // the follower's own run
+      gate.resolve(undefined);
+      const answer = await follower;
+      expect([answer.status, answer.body]).toEqual([200, 'slow run=2']);
+    });
+
+    it('revalidates on a request’s Cache-Control: no-cache only where honorNoCache is set', async () => {
+      await fetchText('/items/1');
+      const ignored = await fetchText('/items/1', { headers: { 'cache-control': 'no-cache' } });
+      expect([ignored.body, ignored.headers.get('x-cache')]).toEqual(['item 1 lang=- al=en run=1', 'HIT']);
+      expect((await fetchText('/fresh')).body).toBe('fresh run=1');
+      expect((await fetchText('/fresh')).headers.get('x-cache')).toBe('HIT');
+      const revalidated = await fetchText('/fresh', { headers: { 'cache-control': 'no-cache' } });
+      expect([revalidated.body, revalidated.headers.get('x-cache')]).toEqual(['fresh run=2', 'MISS']);
+      expect((await fetchText('/fresh')).body).toBe('fresh run=2'); // the fresh response replaced the stored one
     });
 
     it('serves a stale response when the handler fails within staleOnError, and says so', async () => {
