@@ -147,7 +147,10 @@ function send(res: Response, response: HttpResponse, end: (body: Buffer) => unkn
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  if (response.status !== 304 && response.status !== 204) res.setHeader('content-length', response.body.length);
+  // A HEAD answer keeps the length of the body it does not carry.
+  if (response.status !== 304 && response.status !== 204 && response.headers['content-length'] === undefined) {
+    res.setHeader('content-length', response.body.length);
+  }
   end(response.body);
 }
 

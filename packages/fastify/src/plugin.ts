@@ -105,7 +105,12 @@ async function toolkitCachePlugin(app: FastifyInstance, options: ToolkitCacheOpt
     if (config?.cache !== undefined) {
       if (config.cache !== true) responses.check(config.cache); // a bad option fails at start-up
       route.preHandler = [...asArray(route.preHandler), cachedPreHandler(config.cache)];
-      route.onSend = [...asArray(route.onSend), cachedOnSend];
+      // Last, after the route's own onSend hooks (it stores what they made); but on the HEAD route Fastify
+      // derives from a GET, before Fastify's hook that drops the body, so the stored body and its length are the GET's.
+      const onSend = asArray(route.onSend);
+      const headHook = onSend.findIndex((hook) => hook.name === 'headRouteOnSendHandler');
+      onSend.splice(headHook === -1 ? onSend.length : headHook, 0, cachedOnSend);
+      route.onSend = onSend;
       route.onResponse = [...asArray(route.onResponse), release];
       route.onRequestAbort = [...asArray(route.onRequestAbort), release];
     }

@@ -217,6 +217,15 @@ describe('ResponseCache', () => {
     expectLead(await http.begin(request, tagged, { user: 'ada' }));
   });
 
+  it('keeps the announced length of a HEAD response without a body, and sends no ETag it cannot compute', async () => {
+    const http = new ResponseCache(cache);
+    const head: HttpRequest = { method: 'HEAD', url: '/a', headers: {} };
+    const miss = await expectLead(await http.begin(head, route, undefined)).complete(ok('', { 'content-length': 42 }));
+    expect([miss.headers['content-length'], miss.headers.etag]).toEqual(['42', undefined]);
+    const hit = expectServe(await http.begin(head, route, undefined));
+    expect([hit.headers['content-length'], hit.headers.etag, hit.headers['x-cache']]).toEqual(['42', undefined, 'HIT']);
+  });
+
   it('shares its scope with another ResponseCache on the same cache', async () => {
     const one = new ResponseCache(cache);
     const two = new ResponseCache(cache);

@@ -44,7 +44,8 @@ export interface StoredResponse {
   headers: StoredHeaders;
   /** base64 */
   body: string;
-  etag: string;
+  /** `undefined` for a HEAD response without a body or an ETag of its own (nothing to hash). */
+  etag: string | undefined;
   /** When it was stored (ms since the epoch): `Age` counts from here. */
   storedAt: number;
   /** Its freshness when stored. */
@@ -188,7 +189,7 @@ export class ResponseCache<Req = unknown> {
 
     if (policy.honorNoCache && wantsRevalidation(request.headers)) {
       // Revalidate: the handler runs, and its response replaces the stored one (no single-flight to join).
-      return { action: 'lead', lead: this.#lead(policy, inm, (stored) => this.scope.set(key, stored, { ttl: policy.ttlMs, tags, jitter: 0 }), undefined) };
+      return { action: 'lead', lead: this.#lead(policy, request, inm, (stored) => this.scope.set(key, stored, { ttl: policy.ttlMs, tags, jitter: 0 }), undefined) };
     }
 
     let settle!: (outcome: { kind: 'lead' } | { kind: 'value'; value: Stored } | { kind: 'error' }) => void;
@@ -212,7 +213,7 @@ export class ResponseCache<Req = unknown> {
     if (outcome.kind === 'lead') {
       return {
         action: 'lead',
-        lead: this.#lead(policy, inm, (stored) => produce(stored), {
+        lead: this.#lead(policy, request, inm, (stored) => produce(stored), {
           unshared: () => produce(uncached(UNSHARED)),
           fail: async (error) => {
             reject(error);
@@ -254,6 +255,7 @@ export class ResponseCache<Req = unknown> {
 
   #lead(
     policy: ResolvedPolicy,
+    request: HttpRequest,
     inm: string | undefined,
     store: (stored: StoredResponse) => unknown,
     flight: { unshared(): void; fail(error: unknown): Promise<StoredResponse | undefined> } | undefined,
@@ -269,11 +271,16 @@ export class ResponseCache<Req = unknown> {
           if (this.header !== undefined) headers[this.header] = 'MISS';
           return { status: response.status, headers, body: response.body };
         }
+        // A HEAD response has no body to hash or measure: it keeps the length its framework announced.
+        const bodiless = request.method.toUpperCase() === 'HEAD' && response.body.length === 0;
+        const kept = storableHeaders(headers, ['etag', 'x-cache', this.header ?? 'x-cache']);
+        const length = headerValue(response.headers, 'content-length');
+        if (bodiless && length !== undefined) kept['content-length'] = length;
         const stored: StoredResponse = {
           status: response.status,
-          headers: storableHeaders(headers, ['etag', 'x-cache', this.header ?? 'x-cache']),
+          headers: kept,
           body: response.body.toString('base64'),
-          etag: typeof headers.etag === 'string' ? headers.etag : computeEtag(response.body),
+          etag: typeof headers.etag === 'string' ? headers.etag : bodiless ? undefined : computeEtag(response.body),
           storedAt: this.#clock.now(),
           ttlMs: policy.ttlMs,
         };
@@ -309,12 +316,12 @@ export class ResponseCache<Req = unknown> {
     directives.set('max-age', String(status === 'STALE' ? 0 : remaining));
     const headers: StoredHeaders = {
       ...stored.headers,
-      etag: stored.etag,
       'cache-control': formatCacheControl(directives),
       age: String(Math.floor(ageMs / 1000)),
     };
+    if (stored.etag !== undefined) headers.etag = stored.etag;
     if (this.header !== undefined) headers[this.header] = status;
-    if (ifNoneMatch(inm, stored.etag)) {
+    if (stored.etag !== undefined && ifNoneMatch(inm, stored.etag)) {
       const kept: StoredHeaders = {};
       for (const name of [...NOT_MODIFIED_HEADERS, 'age', ...(this.header === undefined ? [] : [this.header])]) {
         const value = headers[name];

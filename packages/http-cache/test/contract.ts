@@ -303,7 +303,10 @@ export function describeHttpCacheContract(framework: string, start: (fixture: Co
     it('caches HEAD apart from GET, and passes authenticated requests', async () => {
       const head = await fetchText('/items/1', { method: 'HEAD' });
       expect([head.status, head.body, head.headers.get('x-cache')]).toEqual([200, '', 'MISS']);
-      expect((await fetchText('/items/1', { method: 'HEAD' })).headers.get('x-cache')).toBe('HIT');
+      const length = String(Buffer.byteLength('item 1 lang=- al=en run=1'));
+      expect(head.headers.get('content-length')).toBe(length); // the length of the GET's body
+      const headHit = await fetchText('/items/1', { method: 'HEAD' });
+      expect([headHit.status, headHit.body, headHit.headers.get('x-cache'), headHit.headers.get('content-length')]).toEqual([200, '', 'HIT', length]);
       expect((await fetchText('/items/1')).headers.get('x-cache')).toBe('MISS');
       const authed = await fetchText('/items/1', { headers: { authorization: 'Bearer t' } });
       expect([authed.body, authed.headers.get('x-cache')]).toEqual(['item 1 lang=- al=en run=3', null]);
