@@ -125,7 +125,10 @@ describe('ResponseCache', () => {
     expect(http.keyFor(get('/list?utm=x&page=2'), page)).toBe(http.keyFor(get('/list?page=2&utm=y'), page));
     expect(http.keyFor(get('/list?page=2'), page)).not.toBe(http.keyFor(get('/list?page=3'), page));
 
-    await expectLead(await http.begin(get('/a', { 'accept-language': 'fr' }), vary, undefined)).complete(ok('bonjour'));
+    const sent = await expectLead(await http.begin(get('/a', { 'accept-language': 'fr' }), vary, undefined)).complete(ok('bonjour', { Vary: 'Accept-Encoding, accept-language' }));
+    expect(sent.headers.vary).toBe('Accept-Encoding, accept-language');
+    const added = await expectLead(await http.begin(get('/b'), vary, undefined)).complete(ok('b', { vary: 'Accept-Encoding' }));
+    expect(added.headers.vary).toBe('Accept-Encoding, accept-language');
     expectLead(await http.begin(get('/a', { 'accept-language': 'en' }), vary, undefined));
     expect(expectServe(await http.begin(get('/a', { 'accept-language': 'fr' }), vary, undefined)).body.toString()).toBe('bonjour');
   });

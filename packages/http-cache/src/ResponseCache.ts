@@ -271,6 +271,8 @@ export class ResponseCache<Req = unknown> {
           if (this.header !== undefined) headers[this.header] = 'MISS';
           return { status: response.status, headers, body: response.body };
         }
+        // Downstream caches (a CDN, a browser) must know the varied headers select the response too.
+        if (policy.varyHeaders.length > 0) headers.vary = mergeVary(headerValue(headers, 'vary'), policy.varyHeaders);
         // A HEAD response has no body to hash or measure: it keeps the length its framework announced.
         const bodiless = request.method.toUpperCase() === 'HEAD' && response.body.length === 0;
         const kept = storableHeaders(headers, ['etag', 'x-cache', this.header ?? 'x-cache']);
@@ -334,6 +336,13 @@ export class ResponseCache<Req = unknown> {
 }
 
 const PASS: Lookup = { action: 'pass' };
+
+/** The response's `Vary` plus the route's varied headers, each once. */
+function mergeVary(existing: string | undefined, names: readonly string[]): string {
+  const listed = (existing ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const seen = new Set(listed.map((name) => name.toLowerCase()));
+  return [...listed, ...names.filter((name) => !seen.has(name))].join(', ');
+}
 const UNSHARED: Unshared = { unshared: true };
 
 /** `Cache-Control: no-cache` or `max-age=0` on the request, or `Pragma: no-cache` without `Cache-Control`. */

@@ -175,6 +175,7 @@ export function describeHttpCacheContract(framework: string, start: (fixture: Co
       expect(hit.headers.get('age')).toBe('10');
       expect(hit.headers.get('cache-control')).toBe('max-age=49');
       expect(hit.headers.get('etag')).toBe(miss.headers.get('etag'));
+      expect([miss.headers.get('vary'), hit.headers.get('vary')]).toEqual(['accept-language', 'accept-language']);
       expect(hit.headers.get('content-length')).toBe(String(Buffer.byteLength(hit.body)));
 
       clock.advance(50_000);
