@@ -17,8 +17,9 @@ const transform: Config['transform'] = {
   ],
 };
 
-// quick-lru and cockatiel ship ESM only: let swc turn them into CommonJS for jest's module registry.
-const esmOnly = ['quick-lru', 'cockatiel'].join('|');
+// quick-lru, cockatiel and cookie (of light-my-request, Fastify's inject()) ship ESM only: let swc turn them into
+// CommonJS for jest's module registry.
+const esmOnly = ['quick-lru', 'cockatiel', 'cookie'].join('|');
 const transformIgnorePatterns = [
   `/node_modules/\\.pnpm/(?!(${esmOnly})@)`,
   `/node_modules/(?!\\.pnpm|${esmOnly})`,

@@ -2,6 +2,7 @@
 // a packaging mistake fails CI even though the unit tests run against sources.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -84,6 +85,46 @@ const exercises = {
     metrics.stop();
     const hit = `${PrometheusMetricName.CACHE_REQUESTS}{scope="square",result="hit"} 1`;
     if (!text.includes(hit)) throw new Error(`instrument(): no \`${hit}\` in\n${text}`);
+  },
+  '@toolkit/http-cache': async ({ ResponseCache, errorResponse }) => {
+    const { Cache } = createRequire(join(root, 'http-cache', 'package.json'))('@toolkit/cache');
+    const cache = new Cache();
+    const http = new ResponseCache(cache, { ttl: '1m' });
+    const request = { method: 'GET', url: '/smoke', headers: {} };
+    const first = await http.begin(request, {}, undefined);
+    if (first.action !== 'lead') throw new Error(`first request: ${first.action}`);
+    await first.lead.complete({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok') });
+    const second = await http.begin(request, {}, undefined);
+    await cache.close();
+    if (second.action !== 'serve' || second.response.headers['x-cache'] !== 'HIT') throw new Error(`second request: ${second.action}`);
+    if (errorResponse(new Error('not ours')) !== undefined) throw new Error('errorResponse(Error)');
+  },
+  '@toolkit/fastify': async ({ toolkitCache }) => {
+    const Fastify = createRequire(join(root, 'fastify', 'package.json'))('fastify');
+    const app = Fastify();
+    await app.register(toolkitCache, { env: false });
+    let runs = 0;
+    app.get('/smoke', { config: { cache: true } }, async () => ({ run: ++runs }));
+    const answers = [await app.inject('/smoke'), await app.inject('/smoke')].map((r) => `${r.headers['x-cache']} ${r.body}`);
+    await app.close();
+    if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`plugin: ${answers}`);
+  },
+  '@toolkit/express': async ({ toolkitCache }) => {
+    const express = createRequire(join(root, 'express', 'package.json'))('express');
+    const toolkit = await toolkitCache({ env: false });
+    const app = express();
+    let runs = 0;
+    app.get('/smoke', toolkit.cached(), (_req, res) => res.json({ run: ++runs }));
+    const server = await toolkit.listen(app);
+    const url = `http://127.0.0.1:${server.address().port}/smoke`;
+    const answers = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await globalThis.fetch(url);
+      answers.push(`${response.headers.get('x-cache')} ${await response.text()}`);
+    }
+    server.close();
+    await toolkit.close();
+    if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`middleware: ${answers}`);
   },
 };
 
