@@ -35,6 +35,11 @@ export class CallState {
   /** That wait, started when the backoff was computed; the next attempt awaits it. Abortable. */
   retrySleep: Promise<void> | undefined = undefined;
   /**
+   * The failure of the first attempt, which retry ran outside cockatiel, until cockatiel's retry takes it
+   * as the outcome of its own first attempt (see `Retry.execute`).
+   */
+  firstFailure: { readonly error: unknown } | undefined = undefined;
+  /**
    * The signal the layers inside the whole-call timeout honour (retry, breaker, attempts): the caller's
    * `signal`, or the whole-call timeout's once it runs.
    */

@@ -2,7 +2,7 @@ import { CacheScope, EventBus, describeValue as describe, uncached } from '@tool
 import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
 import { CallState } from './CallState';
 import type { CallEvents } from './CallState';
-import { enterAttempt, leaveAttempt, neverAborted } from './context';
+import { enterAttempt, leaveAttempt, neverAborted, SoleAttempt } from './context';
 import { isRateLimitedError } from './errors/RateLimitedError';
 import { EventType, resilienceEvent } from './events/ResilienceEvents';
 import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
@@ -72,6 +72,8 @@ export class Pipeline {
   readonly #fallback: AnyFallback | undefined;
   readonly #fallbackOn: readonly ErrorMatcher[] | undefined;
   readonly #syncs = new Set<() => void>();
+  /** No policy and no fallback: a call nobody listens to runs the function itself, with no {@link CallState}. */
+  readonly #bare: boolean;
   /** The breaker → [attempt timeout] → fn part of one attempt (bound once: the breaker calls it per attempt). */
   readonly #timed = (call: CallState): Promise<unknown> => this.#timedAttempt(call);
   /** Held here: the registry watches it through a WeakRef, so it lives exactly as long as the pipeline. */
@@ -124,6 +126,14 @@ export class Pipeline {
         typeof f === 'object' && f !== null && 'handler' in f ? (f as AnyFallback) : ({ handler: f } as AnyFallback);
       this.#fallbackOn = checkMatchers(this.#fallback.fallbackOn, 'fallback.fallbackOn');
     }
+    this.#bare =
+      this.#retry === undefined &&
+      this.#attemptTimeout === undefined &&
+      this.#callTimeout === undefined &&
+      this.circuitBreaker === undefined &&
+      this.bulkhead === undefined &&
+      this.rateLimiter === undefined &&
+      this.#fallback === undefined;
   }
 
   /**
@@ -153,8 +163,11 @@ export class Pipeline {
     const keyOf = (args: unknown[]): string | undefined => cached?.keyFor(...(args as A));
     const target = fn as (...args: unknown[]) => unknown;
 
+    const bare = this.#bare;
     const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> =>
-      this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext, this.#timed), cached !== undefined) as Promise<
+      (bare && !events.active
+        ? invokeSole(new SoleAttempt(signal, functionName), target, thisArg, args, passContext)
+        : this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext, this.#timed), cached !== undefined)) as Promise<
         V | Uncached<V>
       >;
 
@@ -344,6 +357,23 @@ function invoke(call: CallState, from: AbortSignal | LazyAbort): Promise<unknown
   try {
     const fn = call.fn;
     return Promise.resolve(call.passContext ? fn.call(call.thisArg, call.attemptContext(), ...call.args) : fn.apply(call.thisArg, call.args));
+  } catch (error) {
+    return Promise.reject(error);
+  } finally {
+    leaveAttempt(previous);
+  }
+}
+
+/**
+ * The one attempt of a call through a pipeline without policies or fallback, nobody listening: as
+ * {@link invoke}, without a {@link CallState} (the function's own promise is the call's).
+ */
+function invokeSole(attempt: SoleAttempt, fn: (...args: unknown[]) => unknown, thisArg: unknown, args: unknown[], passContext: boolean): Promise<unknown> {
+  const signal = attempt.signal;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  const previous = enterAttempt(attempt);
+  try {
+    return Promise.resolve(passContext ? fn.call(thisArg, attempt.attemptContext(), ...args) : fn.apply(thisArg, args));
   } catch (error) {
     return Promise.reject(error);
   } finally {

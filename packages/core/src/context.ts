@@ -1,4 +1,3 @@
-import type { CallState } from './CallState';
 import { LazyAbort } from './policies/LazyAbort';
 import { LazySignalContext } from './policies/LazySignalContext';
 
@@ -35,26 +34,55 @@ export function attemptContext(from: AbortSignal | LazyAbort, attempt: number, f
 
 const neverAborted: AbortSignal = new AbortController().signal;
 
+/** What `attemptSignal()` and `currentAttempt()` read of the attempt starting now. @internal */
+export interface StartingAttempt {
+  attemptSignal(): AbortSignal;
+  attemptContext(): AttemptContext;
+}
+
+/**
+ * The only attempt of a call through a pipeline without policies (no retry, timeout, breaker, bulkhead,
+ * rate limiter or fallback) that nobody listens to: all `attemptSignal()` and `currentAttempt()` need,
+ * without a `CallState`. Attempt 1, under the caller's signal.
+ * @internal
+ */
+export class SoleAttempt implements StartingAttempt {
+  #context: AttemptContext | undefined = undefined;
+
+  constructor(
+    readonly signal: AbortSignal,
+    readonly functionName: string,
+  ) {}
+
+  attemptSignal(): AbortSignal {
+    return this.signal;
+  }
+
+  attemptContext(): AttemptContext {
+    return (this.#context ??= { signal: this.signal, attempt: 1, functionName: this.functionName });
+  }
+}
+
 /**
  * The call whose wrapped function is starting now: set by the pipeline around the synchronous start of
  * each attempt (`fn(...args)` up to its first `await`), restored right after. A plain variable, not an
  * AsyncLocalStorage: Node's promise hooks stay off, so no `await` anywhere in the process pays for it.
  */
-let starting: CallState | undefined;
+let starting: StartingAttempt | undefined;
 
 /**
  * Marks `call` as the one whose attempt starts now; returns the one it replaces (a wrapped function may
  * call another synchronously), to give back to {@link leaveAttempt}.
  * @internal
  */
-export function enterAttempt(call: CallState): CallState | undefined {
+export function enterAttempt(call: StartingAttempt): StartingAttempt | undefined {
   const previous = starting;
   starting = call;
   return previous;
 }
 
 /** Ends the synchronous start of an attempt. @internal */
-export function leaveAttempt(previous: CallState | undefined): void {
+export function leaveAttempt(previous: StartingAttempt | undefined): void {
   starting = previous;
 }
 
