@@ -15,6 +15,7 @@ import { abortError, isAbort, Passthrough } from './policies/Passthrough';
 import { RateLimiterPolicy } from './policies/RateLimiterPolicy';
 import { Retry } from './policies/Retry';
 import { Timeout } from './policies/Timeout';
+import type { TimeoutContext } from './policies/Timeout';
 import { toMs } from '@toolkit/cache';
 import { checkLayerOptions } from './options/checkLayerOptions';
 
@@ -300,20 +301,32 @@ export class Pipeline {
   #bounded(call: CallState): Promise<unknown> {
     const callTimeout = this.#callTimeout;
     if (callTimeout === undefined) return this.#retried(call);
-    return callTimeout.execute(
-      (deadline) => {
-        call.inner = deadline.signal; // the layers inside stop at the call's deadline
-        return this.#retried(call);
-      },
-      call.signal,
-      {
-        functionName: call.functionName,
-        abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
-        onTimeout: () =>
-          call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: callTimeout.ms })),
-      },
-    );
+    return callTimeout.execute(this.#underDeadline, call, call.signal, this.#callTimeoutContext);
   }
+
+  /** The layers inside a whole-call timeout, which stop at the call's deadline. */
+  readonly #underDeadline = (deadline: LazyAbort, call: CallState): Promise<unknown> => {
+    call.inner = deadline.signal;
+    return this.#retried(call);
+  };
+
+  /** What the whole-call timeout reports: one object for every call (see {@link TimeoutContext}). */
+  readonly #callTimeoutContext: TimeoutContext<CallState> = {
+    describe: (call) => ({ functionName: call.functionName }),
+    abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
+    onTimeout: (call) =>
+      call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: this.#callTimeout?.ms ?? 0 })),
+  };
+
+  /**
+   * What the per-attempt timeout reports: one object for every attempt. At the deadline the attempt is
+   * still the call's last one (the next starts only once this one has rejected), so `call.attempts` is its number.
+   */
+  readonly #attemptTimeoutContext: TimeoutContext<CallState> = {
+    describe: (call) => ({ functionName: call.functionName, attempt: call.attempts }),
+    onTimeout: (call) =>
+      call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: this.#attemptTimeout?.ms ?? 0 })),
+  };
 
   #retried(call: CallState): Promise<unknown> {
     return this.#retry === undefined ? this.#recorded(call) : this.#retry.execute(call);
@@ -327,14 +340,7 @@ export class Pipeline {
   #timedAttempt(call: CallState): Promise<unknown> {
     const attemptTimeout = this.#attemptTimeout;
     const run =
-      attemptTimeout === undefined
-        ? invoke(call, call.inner)
-        : attemptTimeout.execute((from) => invoke(call, from), call.inner, {
-            functionName: call.functionName,
-            attempt: call.attempts + 1,
-            onTimeout: () =>
-              call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: attemptTimeout.ms })),
-          });
+      attemptTimeout === undefined ? invoke(call, call.inner) : attemptTimeout.execute(invokeUnder, call, call.inner, this.#attemptTimeoutContext);
     // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
     const ignoreOn = this.#ignoreOn;
     if (ignoreOn === undefined) return run;
@@ -379,6 +385,11 @@ function invokeSole(attempt: SoleAttempt, fn: (...args: unknown[]) => unknown, t
   } finally {
     leaveAttempt(previous);
   }
+}
+
+/** {@link invoke} as a timeout runs an attempt: under its lazy abort. */
+function invokeUnder(from: LazyAbort, call: CallState): Promise<unknown> {
+  return invoke(call, from);
 }
 
 function unwrapPassthrough(error: unknown): never {
