@@ -1,7 +1,7 @@
 import { CacheScope, EventBus, describeValue as describe, uncached } from '@toolkit/cache';
 import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
 import { CallState } from './CallState';
-import type { CallEvents } from './CallState';
+import type { CallEvents, CallSite } from './CallState';
 import { enterAttempt, leaveAttempt, neverAborted, SoleAttempt } from './context';
 import { isRateLimitedError } from './errors/RateLimitedError';
 import { EventType, resilienceEvent } from './events/ResilienceEvents';
@@ -165,12 +165,13 @@ export class Pipeline {
     const target = fn as (...args: unknown[]) => unknown;
 
     const bare = this.#bare;
+    const site: CallSite = { functionName, events, keyOf, fn: target, passContext, attempt: this.#timed };
+    // The attempt of every call without a caller's signal is the same: attempt 1, a signal that never aborts.
+    const sole = new SoleAttempt(neverAborted, functionName);
     const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> =>
       (bare && !events.active
-        ? invokeSole(new SoleAttempt(signal, functionName), target, thisArg, args, passContext)
-        : this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext, this.#timed), cached !== undefined)) as Promise<
-        V | Uncached<V>
-      >;
+        ? invokeSole(signal === neverAborted ? sole : new SoleAttempt(signal, functionName), target, thisArg, args, passContext)
+        : this.#run(new CallState(site, signal, thisArg, args), cached !== undefined)) as Promise<V | Uncached<V>>;
 
     let wrapped: ResilientFunction<A, V>;
     if (cacheOption !== undefined) {

@@ -58,8 +58,9 @@ export class SoleAttempt implements StartingAttempt {
     return this.signal;
   }
 
+  /** The same frozen object for every call of this attempt (one per wrapped function without a caller's signal). */
   attemptContext(): AttemptContext {
-    return (this.#context ??= { signal: this.signal, attempt: 1, functionName: this.functionName });
+    return (this.#context ??= Object.freeze({ signal: this.signal, attempt: 1, functionName: this.functionName }));
   }
 }
 
@@ -113,6 +114,8 @@ export function attemptSignal(): AbortSignal {
  * its first `await`; `undefined` outside a pipeline and after that first `await` (see
  * {@link attemptSignal}). The object stays valid for the whole attempt: keep it to use its `signal`
  * later. `policy.withContext(fn)` passes the same object to the function as its first argument.
+ * Through a pipeline without policies, every call without a caller's signal has the same attempt (1,
+ * a signal that never aborts): it is then one frozen object, shared by those calls.
  *
  * @example
  * const load = resilient({ retry: { maxAttempts: 3 }, timeout: '1s' })(async (id: number) => {

@@ -51,6 +51,11 @@ describe('a pipeline without policies, nobody listening', () => {
     await expect(add.call(owner, 2)).resolves.toBe(3);
     expect(context).toEqual({ signal: expect.any(AbortSignal), attempt: 1, functionName: 'anonymous' });
     expect(context?.signal.aborted).toBe(false);
+    // Every call without a caller's signal has this same attempt: one frozen object per wrapped function.
+    const first = context;
+    await add.call(owner, 3);
+    expect(context).toBe(first);
+    expect(Object.isFrozen(context)).toBe(true);
   });
 
   it("gives the function the caller's signal (withSignal), and starts nothing for an aborted one", async () => {
