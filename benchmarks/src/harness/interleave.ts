@@ -12,6 +12,13 @@ export interface InterleaveOptions {
   readonly rounds: number;
   /** Rounds run first and discarded (JIT warm-up, caches filled). */
   readonly warmupRounds: number;
+  /**
+   * The garbage collection before every sample (with `--expose-gc`): a full one, or a minor one (the
+   * young generation only, a few ms instead of 100 ms or more with every peer's heap), which is what
+   * `--quick` uses to stay quick.
+   * @default 'full'
+   */
+  readonly gc?: 'full' | 'minor';
 }
 
 export interface Summary {
@@ -23,21 +30,25 @@ export interface Summary {
   readonly samples: readonly number[];
 }
 
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
+const collectGarbage = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;
+const MINOR = { type: 'minor' } as const;
 
 /**
  * Runs the contenders round-robin in one process: in round r the order starts at contender r (mod n),
  * so no library always runs first (cold) or last (after everyone's garbage). Warm-up rounds are
  * discarded; each contender's measured samples are reduced to median, min and max. With `--expose-gc`,
- * garbage is collected before every sample so that one library's garbage is not charged to the next.
+ * garbage is collected before every sample so that one library's garbage is not charged to the next
+ * (with `gc: 'minor'`, only the young generation's).
  */
 export async function interleave(contenders: readonly Sampled[], options: InterleaveOptions): Promise<Summary[]> {
   const samples = contenders.map((): number[] => []);
   const total = options.warmupRounds + options.rounds;
+  const minor = options.gc === 'minor';
   for (let round = 0; round < total; round++) {
     for (let k = 0; k < contenders.length; k++) {
       const index = (round + k) % contenders.length;
-      collectGarbage?.();
+      if (minor) collectGarbage?.(MINOR);
+      else collectGarbage?.();
       const value = await contenders[index]!.sample();
       if (round >= options.warmupRounds) samples[index]!.push(value);
     }
@@ -101,9 +112,9 @@ async function calibrate(runBatch: (n: number) => Promise<number>, sampleMs: num
   }
 }
 
-/** The rounds of a throughput comparison: the full run, or the 30-second `--quick` one. */
+/** The rounds of a throughput comparison: the full run, or the `--quick` one (3 rounds, minor GCs). */
 export function throughputRounds(quick: boolean): ThroughputOptions {
-  return quick ? { rounds: 5, warmupRounds: 1, sampleMs: 12 } : { rounds: 15, warmupRounds: 3, sampleMs: 50 };
+  return quick ? { rounds: 3, warmupRounds: 1, sampleMs: 12, gc: 'minor' } : { rounds: 15, warmupRounds: 3, sampleMs: 50 };
 }
 
 /** A contender's summary as a table row (name, ours, median, min, max), without the raw samples. */

@@ -14,7 +14,7 @@ export function resultsMarkdown(run: RunInfo, results: readonly ScenarioResult[]
   const out: string[] = [
     '# Benchmark results',
     '',
-    `Written by \`pnpm bench${run.mode === 'quick' ? ' --quick' : ''}\` on ${run.date} in ${run.durationS.toFixed(0)} s (${run.mode} run).`,
+    `Written by \`pnpm bench${run.mode === 'quick' ? ' --quick' : ''}\` on ${run.date} in ${run.durationS.toFixed(0)} s from the process's start (${run.mode} run).`,
     '',
     '## Machine',
     '',

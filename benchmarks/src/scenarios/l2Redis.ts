@@ -144,7 +144,7 @@ export const l2Read: Scenario = {
             factoryCalls++;
             return user(-1);
           };
-          const sampleMs = quick ? 60 : 250;
+          const sampleMs = quick ? 40 : 250;
           const counters = new Map<string, number>();
           const contender = (name: string, ours: boolean, read: (i: number) => Promise<unknown>): Sampled => {
             counters.set(name, 0);
@@ -167,7 +167,7 @@ export const l2Read: Scenario = {
               if ((await bentoCache.get({ key: ourKey(i) })) === undefined) throw new Error(`bentocache: ${ourKey(i)} missing`);
             }),
           ];
-          const summaries = await interleave(contenders, quick ? { rounds: 4, warmupRounds: 1 } : { rounds: 10, warmupRounds: 2 });
+          const summaries = await interleave(contenders, quick ? { rounds: 2, warmupRounds: 1, gc: 'minor' } : { rounds: 10, warmupRounds: 2 });
           // Every call counts once as a hit or a miss, and every read answered from Redis once as an L2 hit
           // (getOrSet counts those as misses, get as hits), so the reads L1 answered are the difference.
           const served = [viaGetOrSet.stats(), viaGet.stats()].map((s) => ({ reads: s.hits + s.misses, fromRedis: s.l2Hits }));
@@ -305,7 +305,7 @@ export const l2Batch: Scenario = {
             },
           ];
 
-          const batchesPerSample = quick ? 40 : 150;
+          const batchesPerSample = quick ? 20 : 150;
           const contenders: Sampled[] = ops.map((op) => {
             let j = 0;
             return {
@@ -323,7 +323,7 @@ export const l2Batch: Scenario = {
               },
             };
           });
-          const summaries = await interleave(contenders, quick ? { rounds: 4, warmupRounds: 1 } : { rounds: 10, warmupRounds: 2 });
+          const summaries = await interleave(contenders, quick ? { rounds: 2, warmupRounds: 1, gc: 'minor' } : { rounds: 10, warmupRounds: 2 });
 
           // Commands and socket writes per batch, counted apart from the timed samples: one contender at a
           // time, so the server's counters see only its commands.

@@ -35,7 +35,7 @@ async function runStampede(w: Workload, quick: boolean): Promise<ScenarioResult>
     return { id, name: `user${id}` };
   };
   const list = memoizers(load, { maxSize: 1_000, ttlMs: 3_600_000 });
-  const options = quick ? { rounds: 2, warmupRounds: 1 } : { rounds: 10, warmupRounds: 2 };
+  const options = quick ? ({ rounds: 1, warmupRounds: 1, gc: 'minor' } as const) : { rounds: 10, warmupRounds: 2 };
 
   let nextTrial = 1;
   const measuredTrials = new Map<string, number[]>();

@@ -11,6 +11,20 @@ export interface CallEvents {
   emit(build: (functionName: string) => ResilienceEvent): void;
 }
 
+/** What every call of one wrapped function shares, made once per wrapped function. @internal */
+export interface CallSite {
+  readonly functionName: string;
+  readonly events: CallEvents;
+  /** The call's cache key from its arguments, computed only when an event needs it. */
+  readonly keyOf: (args: unknown[]) => string | undefined;
+  /** The wrapped function. */
+  readonly fn: (...args: unknown[]) => unknown;
+  /** Whether `fn` takes the attempt's context as its first argument (`withContext`). */
+  readonly passContext: boolean;
+  /** The pipeline's breaker → [attempt timeout] → fn part of one attempt of a call. */
+  readonly attempt: (call: CallState) => Promise<unknown>;
+}
+
 /**
  * One call through a pipeline, as its layers see it: handed explicitly from layer to layer (no
  * AsyncLocalStorage), so that every policy event names its call (function, key, attempt).
@@ -35,6 +49,11 @@ export class CallState {
   /** That wait, started when the backoff was computed; the next attempt awaits it. Abortable. */
   retrySleep: Promise<void> | undefined = undefined;
   /**
+   * The failure of the first attempt, which retry ran outside cockatiel, until cockatiel's retry takes it
+   * as the outcome of its own first attempt (see `Retry.execute`).
+   */
+  firstFailure: { readonly error: unknown } | undefined = undefined;
+  /**
    * The signal the layers inside the whole-call timeout honour (retry, breaker, attempts): the caller's
    * `signal`, or the whole-call timeout's once it runs.
    */
@@ -44,25 +63,34 @@ export class CallState {
   #context: AttemptContext | undefined = undefined;
 
   /**
+   * @param site what the calls of this wrapped function share
    * @param signal the caller's signal (`withSignal`), or a signal that never aborts
-   * @param keyOf the call's cache key from its arguments, computed only when an event needs it
-   * @param fn the wrapped function
-   * @param passContext whether `fn` takes the attempt's context as its first argument (`withContext`)
-   * @param attempt the pipeline's breaker → [attempt timeout] → fn part of one attempt of this call
    */
   constructor(
-    readonly functionName: string,
+    readonly site: CallSite,
     readonly signal: AbortSignal,
     readonly thisArg: unknown,
     readonly args: unknown[],
-    readonly events: CallEvents,
-    private readonly keyOf: (args: unknown[]) => string | undefined,
-    readonly fn: (...args: unknown[]) => unknown,
-    readonly passContext: boolean,
-    readonly attempt: (call: CallState) => Promise<unknown>,
   ) {
     this.inner = signal;
-    this.observed = events.active;
+    this.observed = site.events.active;
+  }
+
+  get functionName(): string {
+    return this.site.functionName;
+  }
+
+  get fn(): (...args: unknown[]) => unknown {
+    return this.site.fn;
+  }
+
+  get passContext(): boolean {
+    return this.site.passContext;
+  }
+
+  /** The pipeline's breaker → [attempt timeout] → fn part of one attempt of this call. */
+  get attempt(): (call: CallState) => Promise<unknown> {
+    return this.site.attempt;
   }
 
   /** Whether the signal of the inner layers has aborted (what cockatiel reads of its signal). */
@@ -72,12 +100,12 @@ export class CallState {
 
   /** The call's cache key, when the pipeline has a cache. */
   key(): string | undefined {
-    return this.keyOf(this.args);
+    return this.site.keyOf(this.args);
   }
 
   /** Emits an event of this call's function; `build` runs only when someone listens. */
   emit(build: (functionName: string) => ResilienceEvent): void {
-    this.events.emit(build);
+    this.site.events.emit(build);
   }
 
   /** Starts attempt number `attempts + 1` under `from`; returns its number. */
@@ -95,7 +123,7 @@ export class CallState {
 
   /** The running attempt's context, made on first use and the same object for the whole attempt. */
   attemptContext(): AttemptContext {
-    return (this.#context ??= attemptContext(this.#from, this.attempts, this.functionName));
+    return (this.#context ??= attemptContext(this.#from, this.attempts, this.site.functionName));
   }
 }
 

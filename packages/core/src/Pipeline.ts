@@ -1,8 +1,8 @@
 import { CacheScope, EventBus, describeValue as describe, uncached } from '@toolkit/cache';
 import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
 import { CallState } from './CallState';
-import type { CallEvents } from './CallState';
-import { enterAttempt, leaveAttempt, neverAborted } from './context';
+import type { CallEvents, CallSite } from './CallState';
+import { enterAttempt, leaveAttempt, neverAborted, SoleAttempt } from './context';
 import { isRateLimitedError } from './errors/RateLimitedError';
 import { EventType, resilienceEvent } from './events/ResilienceEvents';
 import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
@@ -15,6 +15,7 @@ import { abortError, isAbort, Passthrough } from './policies/Passthrough';
 import { RateLimiterPolicy } from './policies/RateLimiterPolicy';
 import { Retry } from './policies/Retry';
 import { Timeout } from './policies/Timeout';
+import type { TimeoutContext } from './policies/Timeout';
 import { toMs } from '@toolkit/cache';
 import { checkLayerOptions } from './options/checkLayerOptions';
 
@@ -72,6 +73,8 @@ export class Pipeline {
   readonly #fallback: AnyFallback | undefined;
   readonly #fallbackOn: readonly ErrorMatcher[] | undefined;
   readonly #syncs = new Set<() => void>();
+  /** No policy and no fallback: a call nobody listens to runs the function itself, with no {@link CallState}. */
+  readonly #bare: boolean;
   /** The breaker → [attempt timeout] → fn part of one attempt (bound once: the breaker calls it per attempt). */
   readonly #timed = (call: CallState): Promise<unknown> => this.#timedAttempt(call);
   /** Held here: the registry watches it through a WeakRef, so it lives exactly as long as the pipeline. */
@@ -124,6 +127,14 @@ export class Pipeline {
         typeof f === 'object' && f !== null && 'handler' in f ? (f as AnyFallback) : ({ handler: f } as AnyFallback);
       this.#fallbackOn = checkMatchers(this.#fallback.fallbackOn, 'fallback.fallbackOn');
     }
+    this.#bare =
+      this.#retry === undefined &&
+      this.#attemptTimeout === undefined &&
+      this.#callTimeout === undefined &&
+      this.circuitBreaker === undefined &&
+      this.bulkhead === undefined &&
+      this.rateLimiter === undefined &&
+      this.#fallback === undefined;
   }
 
   /**
@@ -153,10 +164,14 @@ export class Pipeline {
     const keyOf = (args: unknown[]): string | undefined => cached?.keyFor(...(args as A));
     const target = fn as (...args: unknown[]) => unknown;
 
+    const bare = this.#bare;
+    const site: CallSite = { functionName, events, keyOf, fn: target, passContext, attempt: this.#timed };
+    // The attempt of every call without a caller's signal is the same: attempt 1, a signal that never aborts.
+    const sole = new SoleAttempt(neverAborted, functionName);
     const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> =>
-      this.#run(new CallState(functionName, signal, thisArg, args, events, keyOf, target, passContext, this.#timed), cached !== undefined) as Promise<
-        V | Uncached<V>
-      >;
+      (bare && !events.active
+        ? invokeSole(signal === neverAborted ? sole : new SoleAttempt(signal, functionName), target, thisArg, args, passContext)
+        : this.#run(new CallState(site, signal, thisArg, args), cached !== undefined)) as Promise<V | Uncached<V>>;
 
     let wrapped: ResilientFunction<A, V>;
     if (cacheOption !== undefined) {
@@ -287,20 +302,32 @@ export class Pipeline {
   #bounded(call: CallState): Promise<unknown> {
     const callTimeout = this.#callTimeout;
     if (callTimeout === undefined) return this.#retried(call);
-    return callTimeout.execute(
-      (deadline) => {
-        call.inner = deadline.signal; // the layers inside stop at the call's deadline
-        return this.#retried(call);
-      },
-      call.signal,
-      {
-        functionName: call.functionName,
-        abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
-        onTimeout: () =>
-          call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: callTimeout.ms })),
-      },
-    );
+    return callTimeout.execute(this.#underDeadline, call, call.signal, this.#callTimeoutContext);
   }
+
+  /** The layers inside a whole-call timeout, which stop at the call's deadline. */
+  readonly #underDeadline = (deadline: LazyAbort, call: CallState): Promise<unknown> => {
+    call.inner = deadline.signal;
+    return this.#retried(call);
+  };
+
+  /** What the whole-call timeout reports: one object for every call (see {@link TimeoutContext}). */
+  readonly #callTimeoutContext: TimeoutContext<CallState> = {
+    describe: (call) => ({ functionName: call.functionName }),
+    abortReason: 'abort', // for the layers inside, the call's deadline is a cancellation
+    onTimeout: (call) =>
+      call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: this.#callTimeout?.ms ?? 0 })),
+  };
+
+  /**
+   * What the per-attempt timeout reports: one object for every attempt. At the deadline the attempt is
+   * still the call's last one (the next starts only once this one has rejected), so `call.attempts` is its number.
+   */
+  readonly #attemptTimeoutContext: TimeoutContext<CallState> = {
+    describe: (call) => ({ functionName: call.functionName, attempt: call.attempts }),
+    onTimeout: (call) =>
+      call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: this.#attemptTimeout?.ms ?? 0 })),
+  };
 
   #retried(call: CallState): Promise<unknown> {
     return this.#retry === undefined ? this.#recorded(call) : this.#retry.execute(call);
@@ -314,14 +341,7 @@ export class Pipeline {
   #timedAttempt(call: CallState): Promise<unknown> {
     const attemptTimeout = this.#attemptTimeout;
     const run =
-      attemptTimeout === undefined
-        ? invoke(call, call.inner)
-        : attemptTimeout.execute((from) => invoke(call, from), call.inner, {
-            functionName: call.functionName,
-            attempt: call.attempts + 1,
-            onTimeout: () =>
-              call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: attemptTimeout.ms })),
-          });
+      attemptTimeout === undefined ? invoke(call, call.inner) : attemptTimeout.execute(invokeUnder, call, call.inner, this.#attemptTimeoutContext);
     // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
     const ignoreOn = this.#ignoreOn;
     if (ignoreOn === undefined) return run;
@@ -349,6 +369,28 @@ function invoke(call: CallState, from: AbortSignal | LazyAbort): Promise<unknown
   } finally {
     leaveAttempt(previous);
   }
+}
+
+/**
+ * The one attempt of a call through a pipeline without policies or fallback, nobody listening: as
+ * {@link invoke}, without a {@link CallState} (the function's own promise is the call's).
+ */
+function invokeSole(attempt: SoleAttempt, fn: (...args: unknown[]) => unknown, thisArg: unknown, args: unknown[], passContext: boolean): Promise<unknown> {
+  const signal = attempt.signal;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  const previous = enterAttempt(attempt);
+  try {
+    return Promise.resolve(passContext ? fn.call(thisArg, attempt.attemptContext(), ...args) : fn.apply(thisArg, args));
+  } catch (error) {
+    return Promise.reject(error);
+  } finally {
+    leaveAttempt(previous);
+  }
+}
+
+/** {@link invoke} as a timeout runs an attempt: under its lazy abort. */
+function invokeUnder(from: LazyAbort, call: CallState): Promise<unknown> {
+  return invoke(call, from);
 }
 
 function unwrapPassthrough(error: unknown): never {

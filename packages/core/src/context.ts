@@ -1,4 +1,3 @@
-import type { CallState } from './CallState';
 import { LazyAbort } from './policies/LazyAbort';
 import { LazySignalContext } from './policies/LazySignalContext';
 
@@ -35,26 +34,56 @@ export function attemptContext(from: AbortSignal | LazyAbort, attempt: number, f
 
 const neverAborted: AbortSignal = new AbortController().signal;
 
+/** What `attemptSignal()` and `currentAttempt()` read of the attempt starting now. @internal */
+export interface StartingAttempt {
+  attemptSignal(): AbortSignal;
+  attemptContext(): AttemptContext;
+}
+
+/**
+ * The only attempt of a call through a pipeline without policies (no retry, timeout, breaker, bulkhead,
+ * rate limiter or fallback) that nobody listens to: all `attemptSignal()` and `currentAttempt()` need,
+ * without a `CallState`. Attempt 1, under the caller's signal.
+ * @internal
+ */
+export class SoleAttempt implements StartingAttempt {
+  #context: AttemptContext | undefined = undefined;
+
+  constructor(
+    readonly signal: AbortSignal,
+    readonly functionName: string,
+  ) {}
+
+  attemptSignal(): AbortSignal {
+    return this.signal;
+  }
+
+  /** The same frozen object for every call of this attempt (one per wrapped function without a caller's signal). */
+  attemptContext(): AttemptContext {
+    return (this.#context ??= Object.freeze({ signal: this.signal, attempt: 1, functionName: this.functionName }));
+  }
+}
+
 /**
  * The call whose wrapped function is starting now: set by the pipeline around the synchronous start of
  * each attempt (`fn(...args)` up to its first `await`), restored right after. A plain variable, not an
  * AsyncLocalStorage: Node's promise hooks stay off, so no `await` anywhere in the process pays for it.
  */
-let starting: CallState | undefined;
+let starting: StartingAttempt | undefined;
 
 /**
  * Marks `call` as the one whose attempt starts now; returns the one it replaces (a wrapped function may
  * call another synchronously), to give back to {@link leaveAttempt}.
  * @internal
  */
-export function enterAttempt(call: CallState): CallState | undefined {
+export function enterAttempt(call: StartingAttempt): StartingAttempt | undefined {
   const previous = starting;
   starting = call;
   return previous;
 }
 
 /** Ends the synchronous start of an attempt. @internal */
-export function leaveAttempt(previous: CallState | undefined): void {
+export function leaveAttempt(previous: StartingAttempt | undefined): void {
   starting = previous;
 }
 
@@ -85,6 +114,8 @@ export function attemptSignal(): AbortSignal {
  * its first `await`; `undefined` outside a pipeline and after that first `await` (see
  * {@link attemptSignal}). The object stays valid for the whole attempt: keep it to use its `signal`
  * later. `policy.withContext(fn)` passes the same object to the function as its first argument.
+ * Through a pipeline without policies, every call without a caller's signal has the same attempt (1,
+ * a signal that never aborts): it is then one frozen object, shared by those calls.
  *
  * @example
  * const load = resilient({ retry: { maxAttempts: 3 }, timeout: '1s' })(async (id: number) => {

@@ -26,7 +26,7 @@ export class AggressiveTimeout implements IPolicy<ICancellationContext> {
   readonly #timeoutEmitter = new EventEmitter<void>();
   readonly #successEmitter = new EventEmitter<ISuccessEvent>();
   readonly #failureEmitter = new EventEmitter<IFailureEvent>();
-  readonly #context: TimeoutContext = { onTimeout: () => this.#timeoutEmitter.emit() };
+  readonly #context: TimeoutContext<unknown> = { describe: () => ({}), onTimeout: () => this.#timeoutEmitter.emit() };
 
   /** Fires when a call times out (not when its caller's signal aborts), as cockatiel's `onTimeout`. */
   readonly onTimeout: Event<void> = this.#timeoutEmitter.addListener;
@@ -64,12 +64,11 @@ export class AggressiveTimeout implements IPolicy<ICancellationContext> {
    * @throws a `TimeoutError` when the time is up; `signal.reason` when `signal` aborts first
    */
   execute<T>(fn: (context: ICancellationContext) => PromiseLike<T> | T, signal: AbortSignal = neverAborted): Promise<T> {
-    const run = (attempt: LazyAbort) => fn(new LazySignalContext(attempt));
     if (this.#successEmitter.size === 0 && this.#failureEmitter.size === 0) {
-      return this.#timeout.execute(run, signal, this.#context);
+      return this.#timeout.execute(withLazySignal<T>, fn, signal, this.#context);
     }
     const startedAt = performance.now();
-    return this.#timeout.execute(run, signal, this.#context).then(
+    return this.#timeout.execute(withLazySignal<T>, fn, signal, this.#context).then(
       (value) => {
         this.#successEmitter.emit({ duration: performance.now() - startedAt });
         return value;
@@ -80,6 +79,11 @@ export class AggressiveTimeout implements IPolicy<ICancellationContext> {
       },
     );
   }
+}
+
+/** Runs `fn` with a context whose `signal` is the attempt's, made when read. */
+function withLazySignal<T>(attempt: LazyAbort, fn: (context: ICancellationContext) => PromiseLike<T> | T): PromiseLike<T> | T {
+  return fn(new LazySignalContext(attempt));
 }
 
 /**

@@ -234,10 +234,21 @@ export class CircuitBreaker {
   execute<T>(call: CallState): Promise<T> {
     const state = this.#policy.state;
     const slowAfter = this.#slowCallThreshold;
-    // Closed, no slow-call check: cockatiel settles with the attempt's own outcome (it only rejects with
-    // its own errors when it finds the circuit open or isolated) and cannot half-open in this call.
+    // Closed, no slow-call check: the attempt runs here, outside cockatiel's two async functions (four
+    // promises). A success is recorded on the counter as cockatiel records it (`success(Closed)`); a
+    // failure is handed to cockatiel as the outcome of an attempt, so it filters, counts and opens the
+    // circuit itself, naming this call. If the circuit left the closed state while the attempt ran,
+    // other calls' outcomes decided it: the failure goes to the caller without being counted.
     if (state === CircuitState.Closed && slowAfter === Number.POSITIVE_INFINITY) {
-      return this.#policy.execute(runAttempt, call as unknown as AbortSignal) as Promise<T>;
+      let outcome: Promise<unknown>;
+      try {
+        outcome = call.attempt(call);
+      } catch (error) {
+        outcome = Promise.reject(error);
+      }
+      return outcome.then(this.#closedSuccess, (error: unknown) =>
+        this.#policy.state === CircuitState.Closed ? this.#policy.execute(() => Promise.reject(error), call as unknown as AbortSignal) : Promise.reject(error),
+      ) as Promise<T>;
     }
     const previous = this.#starting;
     this.#starting = call; // cockatiel half-opens the circuit synchronously, in this call
@@ -256,6 +267,12 @@ export class CircuitBreaker {
       },
     );
   }
+
+  /** A success of an attempt that started closed, recorded as cockatiel records it. */
+  readonly #closedSuccess = <R>(value: R): R => {
+    this.#counter.success(CircuitState.Closed);
+    return value;
+  };
 
   /** cockatiel's attempt function away from the fast path: slow-call check, half-open trials. */
   readonly #runChecked = (context: { signal: AbortSignal }): Promise<unknown> => {
@@ -286,12 +303,6 @@ export class CircuitBreaker {
     if (call !== undefined) call.emit(build);
     else this.emitGlobal(build(this.name));
   }
-}
-
-/** cockatiel's attempt function on the fast path, shared by every call: its context's signal is the call. */
-function runAttempt(context: { signal: AbortSignal }): Promise<unknown> {
-  const call = context.signal as unknown as CallState;
-  return call.attempt(call);
 }
 
 /** The attempt's outcome, as a {@link SlowResult} when it succeeded after more than `slowAfter` ms. */

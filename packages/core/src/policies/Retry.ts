@@ -22,6 +22,8 @@ export class Retry {
   readonly #retryOnResult: ((result: unknown) => boolean) | undefined;
   /** cockatiel's attempt function, shared by every call: its context's signal is the call. */
   readonly #attempt: (context: { signal: AbortSignal }) => Promise<unknown>;
+  /** One attempt of a call (the layers inside retry). */
+  readonly #next: (call: CallState) => Promise<unknown>;
 
   /** @param next runs one attempt of a call (the breaker and the timeout inside, then the function) */
   constructor(options: RetryOptions, next: (call: CallState) => Promise<unknown>) {
@@ -48,6 +50,7 @@ export class Retry {
     const baseDelay = typeof delay === 'function' ? 0 : toMs(delay, 'retry.delay');
     const cap = toMs(maxDelay, 'retry.maxDelay');
     this.maxAttempts = maxAttempts;
+    this.#next = next;
 
     const delayFor = (context: IRetryBackoffContext<unknown>): number => {
       const error = 'error' in context.result ? context.result.error : undefined;
@@ -99,6 +102,12 @@ export class Retry {
     });
     this.#attempt = (context: { signal: AbortSignal }) => {
       const call = context.signal as unknown as CallState;
+      const first = call.firstFailure;
+      if (first !== undefined) {
+        // The first attempt already ran (see execute): its failure is this attempt's outcome.
+        call.firstFailure = undefined;
+        return Promise.reject(first.error);
+      }
       const wait = call.retrySleep;
       let outcome: Promise<unknown>;
       if (wait === undefined) outcome = next(call);
@@ -115,9 +124,18 @@ export class Retry {
    * failure is not retryable, or the attempts run out (then `RETRY_EXHAUSTED`, and the last outcome).
    */
   execute<T>(call: CallState): Promise<T> {
+    if (this.#retryOnResult === undefined && !call.observed) {
+      // The first attempt runs here, outside cockatiel: when it succeeds (most calls) cockatiel's retry
+      // has nothing to decide, and its two async functions would cost four promises. A failure goes to
+      // cockatiel as the outcome of its own first attempt, so it decides, with the same error, whether
+      // to retry, exactly as if it had run that attempt.
+      return this.#next(call).catch((error: unknown) => {
+        call.firstFailure = { error };
+        return this.#policy.execute(this.#attempt, call as unknown as AbortSignal);
+      }) as Promise<T>;
+    }
     // The call is cockatiel's signal: it reads `aborted` (the inner layers' signal) and hands it back.
     const run = this.#policy.execute(this.#attempt, call as unknown as AbortSignal) as Promise<unknown>;
-    if (this.#retryOnResult === undefined && !call.observed) return run as Promise<T>;
     return run.then(
       (value) => {
         if (!(value instanceof RetryableResult)) return value as T;

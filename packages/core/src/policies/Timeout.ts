@@ -7,14 +7,16 @@ import type { Deadline } from './DeadlineQueue';
 import { LazyAbort } from './LazyAbort';
 import { abortError } from './Passthrough';
 
-/** What a {@link Timeout} reports, and how. @internal */
-export interface TimeoutContext {
-  /** For the `TimeoutError`'s message and field. */
-  readonly functionName?: string | undefined;
-  /** The attempt number, for the `TimeoutError` of a per-attempt timeout. */
-  readonly attempt?: number | undefined;
+/**
+ * What a {@link Timeout} reports, and how, for attempts run with an argument of type `C` (the pipeline's
+ * call): one object for every attempt, so that an attempt costs no context object or closure of its own.
+ * @internal
+ */
+export interface TimeoutContext<C> {
+  /** For the `TimeoutError`'s message and fields, read at the deadline: the function's name, the attempt number. */
+  describe(arg: C): { readonly functionName?: string | undefined; readonly attempt?: number | undefined };
   /** Called once when the attempt times out (not when the caller aborts), after the signal aborted. */
-  readonly onTimeout: () => void;
+  onTimeout(arg: C): void;
   /**
    * What the attempt's signal aborts with at the deadline: the `TimeoutError` the caller gets
    * (`'timeout'`), or a `DOMException` named `AbortError` (`'abort'`), which the pipeline's layers
@@ -42,7 +44,8 @@ export interface TimeoutContext {
  */
 export class Timeout {
   readonly ms: number;
-  readonly #queue: DeadlineQueue<Deadline>;
+  /** The deadlines of the attempts running now (read by each attempt, to leave it). @internal */
+  readonly queue: DeadlineQueue<Deadline>;
 
   /**
    * @param after the time an attempt may take
@@ -54,29 +57,30 @@ export class Timeout {
     if (this.ms === 0) throw new RangeError(`\`${option}\` must be greater than 0`);
     // Node fires a timer of more than 2^31 - 1 ms (Infinity included) after 1 ms instead.
     if (this.ms > 2 ** 31 - 1) throw new RangeError(`\`${option}\` must be at most 2147483647 ms (about 24.8 days), got ${this.ms}`);
-    this.#queue = new DeadlineQueue(this.ms);
+    this.queue = new DeadlineQueue(this.ms);
   }
 
   /** The number of attempts running under this timeout now. */
   get pending(): number {
-    return this.#queue.size;
+    return this.queue.size;
   }
 
   /**
    * Runs `run` with a deadline of `ms` from now.
    *
-   * @param run the attempt; it gets the attempt's abort, whose `signal` is only made when read
+   * @param run the attempt; it gets the attempt's abort, whose `signal` is only made when read, and `arg`
+   * @param arg handed to `run` and to the context's functions (no closure per attempt)
    * @param callerSignal the caller's signal (`neverAborted` when there is none: then it costs nothing)
    * @returns what `run` returns, if it settles first
    * @throws a {@link TimeoutError} at the deadline; `callerSignal`'s reason when it aborts first
    */
-  execute<T>(run: (attempt: LazyAbort) => PromiseLike<T> | T, callerSignal: AbortSignal, context: TimeoutContext): Promise<T> {
+  execute<T, C>(run: (attempt: LazyAbort, arg: C) => PromiseLike<T> | T, arg: C, callerSignal: AbortSignal, context: TimeoutContext<C>): Promise<T> {
     let caller: AbortSignal | undefined;
     if (callerSignal !== neverAborted) {
       if (callerSignal.aborted) return Promise.reject(abortError(callerSignal));
       caller = callerSignal;
     }
-    return new TimedAttempt<T>(this.#queue, this.ms, caller, context).start(run);
+    return new TimedAttempt<T, C>(this, caller, arg, context).start(run);
   }
 }
 
@@ -84,36 +88,36 @@ export class Timeout {
  * One attempt under a {@link Timeout}: its lazy abort, its place in the deadline queue, its listener on
  * the caller's signal (`handleEvent`: no closure) and the settling of the caller's promise, in one object.
  */
-class TimedAttempt<T> extends LazyAbort implements Deadline {
+class TimedAttempt<T, C> extends LazyAbort implements Deadline {
   deadline = 0;
   prev: Deadline | undefined = undefined;
   next: Deadline | undefined = undefined;
   #done = false;
   #resolve: (value: T) => void = noop;
   #reject: (error: unknown) => void = noop;
-  readonly #queue: DeadlineQueue<Deadline>;
-  readonly #ms: number;
+  readonly #timeout: Timeout;
   readonly #caller: AbortSignal | undefined;
-  readonly #context: TimeoutContext;
+  readonly #arg: C;
+  readonly #context: TimeoutContext<C>;
 
-  constructor(queue: DeadlineQueue<Deadline>, ms: number, caller: AbortSignal | undefined, context: TimeoutContext) {
+  constructor(timeout: Timeout, caller: AbortSignal | undefined, arg: C, context: TimeoutContext<C>) {
     super();
-    this.#queue = queue;
-    this.#ms = ms;
+    this.#timeout = timeout;
     this.#caller = caller;
+    this.#arg = arg;
     this.#context = context;
   }
 
-  start(run: (attempt: LazyAbort) => PromiseLike<T> | T): Promise<T> {
+  start(run: (attempt: LazyAbort, arg: C) => PromiseLike<T> | T): Promise<T> {
     const promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    this.#queue.add(this);
+    this.#timeout.queue.add(this);
     this.#caller?.addEventListener('abort', this);
     let result: PromiseLike<T> | T;
     try {
-      result = run(this);
+      result = run(this, this.#arg);
     } catch (error) {
       this.#settle(false, error);
       return promise;
@@ -130,7 +134,7 @@ class TimedAttempt<T> extends LazyAbort implements Deadline {
   handleEvent(): void {
     if (this.#done) return;
     this.#end();
-    this.#queue.remove(this);
+    this.#timeout.queue.remove(this);
     const reason = abortError(this.#caller as AbortSignal);
     this.abort(reason);
     this.#reject(reason);
@@ -140,17 +144,18 @@ class TimedAttempt<T> extends LazyAbort implements Deadline {
   expire(): void {
     if (this.#done) return;
     this.#end();
-    const { functionName, attempt } = this.#context;
-    const error = new TimeoutError({ functionName, timeoutMs: this.#ms, attempt });
-    this.abort(this.#context.abortReason === 'abort' ? undefined : error);
+    const context = this.#context;
+    const { functionName, attempt } = context.describe(this.#arg);
+    const error = new TimeoutError({ functionName, timeoutMs: this.#timeout.ms, attempt });
+    this.abort(context.abortReason === 'abort' ? undefined : error);
     this.#reject(error);
-    this.#context.onTimeout();
+    context.onTimeout(this.#arg);
   }
 
   #settle(ok: boolean, outcome: unknown): void {
     if (this.#done) return;
     this.#end();
-    this.#queue.remove(this);
+    this.#timeout.queue.remove(this);
     if (ok) this.#resolve(outcome as T);
     else this.#reject(outcome);
   }
