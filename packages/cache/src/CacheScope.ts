@@ -13,6 +13,7 @@ import { BoundedLru } from './stores/BoundedLru';
 import { compileGlob, escapeGlob } from './keys/glob';
 import { BatchLoader } from './BatchLoader';
 import { abortReason, raceAbort } from './raceAbort';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
 import type { StoredEntry } from './stores/CacheStore';
@@ -127,6 +128,8 @@ export class CacheScope<V = unknown> {
   /** @internal the resolved options of this scope */
   readonly policy: Policy;
   readonly #host: ScopeHost;
+  /** `escapeKeyPart(keyPrefix) + ':'`, or `''` without a prefix: what starts every full key of this scope. */
+  readonly #head: string;
   readonly #bus: EventBus<CacheEvent>;
   // Internals hold `unknown` so that V appears only in method signatures: a CacheScope<User> is then
   // usable where a CacheScope<unknown> is expected.
@@ -165,6 +168,7 @@ export class CacheScope<V = unknown> {
     this.keyPrefix = keyPrefix;
     this.isolation = isolation;
     this.#cloning = isolation === 'clone';
+    this.#head = keyPrefix === '' ? '' : `${escapeKeyPart(keyPrefix)}:`;
     this.#bus = new EventBus<CacheEvent>(CacheEventType, host.onListenerError);
     this.#l1 = new BoundedLru<CacheEntry>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
@@ -173,9 +177,9 @@ export class CacheScope<V = unknown> {
     });
   }
 
-  /** The full key of a local key: `keyPrefix:key`, or the key itself without a prefix. */
+  /** The full key of a local key: `escapeKeyPart(keyPrefix) + ':' + key`, or the key itself without a prefix. */
   fullKey(key: string): string {
-    return this.keyPrefix === '' ? key : `${this.keyPrefix}:${key}`;
+    return this.#head + key;
   }
 
   /** Listens to this scope's events (`'*'` for all). Returns a function that unsubscribes. */
@@ -467,7 +471,7 @@ export class CacheScope<V = unknown> {
     }
     const matcher = compileGlob(pattern);
     const local = this.#removeWhere((key) => matcher.test(key));
-    const full = this.keyPrefix === '' ? pattern : `${escapeGlob(this.keyPrefix)}:${pattern}`;
+    const full = escapeGlob(this.#head) + pattern;
     const removed = await this.#host.shared?.deleteMatching(this.name, full);
     return removed ?? local;
   }
@@ -480,7 +484,7 @@ export class CacheScope<V = unknown> {
     this.clearLocal();
     const shared = this.#host.shared;
     if (shared === undefined) return;
-    if (this.keyPrefix !== '' && shared.store !== undefined) await shared.deleteByPrefix(this.name, `${this.keyPrefix}:`);
+    if (this.#head !== '' && shared.store !== undefined) await shared.deleteByPrefix(this.name, this.#head);
     await shared.publish(this.name, { type: 'scope', source: shared.source, scope: this.name });
   }
 
@@ -643,9 +647,7 @@ export class CacheScope<V = unknown> {
 
   /** @internal the local key of a full key, when it belongs to this scope's key space */
   localKey(fullKey: string): string | undefined {
-    if (this.keyPrefix === '') return fullKey;
-    const head = `${this.keyPrefix}:`;
-    return fullKey.startsWith(head) ? fullKey.slice(head.length) : undefined;
+    return fullKey.startsWith(this.#head) ? fullKey.slice(this.#head.length) : undefined;
   }
 
   #removeWhere(matches: (key: string) => boolean): number {

@@ -1,6 +1,7 @@
 import type { CacheScope, TagsOf } from './CacheScope';
 import type { Uncached } from './uncached';
 import { deriveKey } from './keys/deriveKey';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { compileTemplate, isTemplate } from './keys/keyTemplate';
 import type { ScopeOptions } from './options/CacheOptions';
 import { describe } from './options/duration';
@@ -101,7 +102,8 @@ export function createCached<A extends unknown[], R>(
     }
     claimName(shared, owner);
     const derive = keyOf;
-    keyOf = (args) => `${owner}:${derive(args)}`;
+    const head = `${escapeKeyPart(owner)}:`;
+    keyOf = (args) => head + derive(args);
   }
   const tagsOf = tagsOfCall(tags, key, scope);
   const invoke = (thisArg: unknown, args: A) => fn.apply(thisArg, args);

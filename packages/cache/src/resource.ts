@@ -1,5 +1,6 @@
 import type { CachedFunction, CachedOptions } from './cached';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { compileTemplate } from './keys/keyTemplate';
 import { describe } from './options/duration';
 
@@ -47,9 +48,9 @@ export class Resource {
     this.#id = `{${idField}}`;
   }
 
-  /** The tag every entry of the entity with this id carries: `user:42`. */
+  /** The tag every entry of the entity with this id carries: `user:42` (the id written with `escapeKeyPart`). */
   tag(id: string | number): string {
-    return `${this.entity}:${id}`;
+    return `${this.entity}:${escapeKeyPart(id)}`;
   }
 
   /** A cached reader keyed `entity:suffix:{id}` (or `entity:{id}`) and tagged `entity:{id}`. */
