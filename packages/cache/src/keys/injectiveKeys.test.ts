@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { Cache } from '../Cache';
 import { MemoryStore } from '../stores/MemoryStore';
+import { propertySettings } from './properties';
 
 // Issue 11, item 4: keys that could be forged across callers and scopes. Each test is one collision of
 // the issue: two different (scope, arguments) that used to share one entry, in L1 and in the store.
@@ -20,8 +22,8 @@ describe('injective keys', () => {
     expect(await inB({ org: 'acme', user: 'alice:user:x' })).toBe('acme/alice:user:x');
     expect(await inA({ org: 'acme', user: 'alice:user:x' })).toBe('acme/alice:user:x');
     expect(load).toHaveBeenCalledTimes(2);
-    expect(inA.keyFor({ org: 'acme:user:alice', user: 'x' })).toBe('org:acme%3Auser%3Aalice:user:x');
-    expect(inA.keyFor({ org: 'acme', user: 'alice:user:x' })).toBe('org:acme:user:alice%3Auser%3Ax');
+    expect(inA.keyFor({ org: 'acme:user:alice', user: 'x' })).toBe('member:org:acme%3Auser%3Aalice:user:x');
+    expect(inA.keyFor({ org: 'acme', user: 'alice:user:x' })).toBe('member:org:acme:user:alice%3Auser%3Ax');
     expect(store.size).toBe(2);
   });
 
@@ -66,5 +68,79 @@ describe('injective keys', () => {
     await getUser({ userId: 'a:b' });
     expect(user.tag('a:b')).toBe('user:a%3Ab');
     expect(await cache.invalidateTags([user.tag('a:b')])).toBe(1);
+  });
+
+  it('scopes without a keyPrefix on one store do not read each other\'s keys', async () => {
+    const { store, a, b } = twoProcesses();
+    await a.scope<string>('users').set('1', 'a user');
+    expect(await b.scope<string>('orders').get('1')).toBeUndefined();
+    await b.scope<string>('orders').set('1', 'an order');
+    expect(await new Cache({ store }).scope<string>('users').get('1')).toBe('a user');
+    expect(a.scope('users').fullKey('1')).toBe('users:1');
+    expect(b.scope('orders').fullKey('1')).toBe('orders:1');
+    expect(store.size).toBe(2);
+  });
+
+  it('two cached functions with one key template keep apart, and one tag still drops both', async () => {
+    const cache = new Cache({ store: new MemoryStore() });
+    const getUser = cache.cached(async ({ id }: { id: number }) => `user ${id}`, { key: 'user:{id}', name: 'getUser' });
+    const getAvatar = cache.cached(async ({ id }: { id: number }) => `avatar ${id}`, { key: 'user:{id}', name: 'getAvatar' });
+    expect(await getUser({ id: 42 })).toBe('user 42');
+    expect(await getAvatar({ id: 42 })).toBe('avatar 42');
+    expect([getUser.keyFor({ id: 42 }), getAvatar.keyFor({ id: 42 })]).toEqual(['getUser:user:42', 'getAvatar:user:42']);
+    expect(await cache.invalidateTags(['user:42'])).toBe(2);
+  });
+
+  it('refuses a second scope with a namespace already in use, and gives cached functions a free one', () => {
+    const cache = new Cache();
+    cache.scope('users');
+    expect(() => cache.scope('accounts', { keyPrefix: 'users' })).toThrow(
+      "scope `accounts` would share the key namespace `users` with scope `users`, so each would read the other's entries " +
+        'in a shared store: give it another `keyPrefix` (or none: its name is used)',
+    );
+    cache.scope('catalog', { keyPrefix: 'getProduct' });
+    expect(() => cache.scope('getProduct')).toThrow(/scope `getProduct` would share the key namespace `getProduct` with scope `catalog`/);
+    const getProduct = cache.cached(async function getProduct(id: number) {
+      return id;
+    });
+    expect(getProduct.scope.name).toBe('getProduct#2');
+    expect(getProduct.keyFor(1)).toBe('getProduct#2:#1');
+  });
+
+  it('cache.delete() finds the one scope a full key belongs to, escaped namespaces included', async () => {
+    const cache = new Cache();
+    const odd = cache.scope<string>('odd', { keyPrefix: 'a:b' });
+    const a = cache.scope<string>('a');
+    await odd.set('c', 'odd');
+    await a.set('b:c', 'a');
+    expect(await cache.delete('a:b:c')).toBe(true);
+    expect([await odd.get('c'), await a.get('b:c')]).toEqual(['odd', undefined]);
+    expect(await cache.delete('a%3Ab:c')).toBe(true);
+    expect(await odd.get('c')).toBeUndefined();
+  });
+
+  it('deleteMatch and deleteByPrefix reach a scope\'s own entries in the store, whatever its namespace holds', async () => {
+    const { store, a } = twoProcesses();
+    const odd = a.scope<string>('odd', { keyPrefix: 'x*:y' });
+    const plain = a.scope<string>('x');
+    await odd.setMany([['user:1', 'o1'], ['user:2', 'o2'], ['post:1', 'o3']]);
+    await plain.set('user:1', 'p1');
+    expect(await odd.deleteMatch('user:*')).toBe(2);
+    expect(await odd.deleteByPrefix('post:')).toBe(1);
+    expect(store.size).toBe(1);
+    expect(await new Cache({ store }).scope('x').get('user:1')).toBe('p1');
+  });
+
+  it('no two (namespace, local key) pairs share a full key (property)', () => {
+    const text = fc.string({ unit: fc.constantFrom(':', '%', '{', '}', 'a', '3', 'A'), maxLength: 5 });
+    fc.assert(
+      fc.property(text.filter((t) => t !== ''), text, text.filter((t) => t !== ''), text, (ns1, local1, ns2, local2) => {
+        const cache = new Cache();
+        const first = cache.scope('first', { keyPrefix: ns1 }).fullKey(local1);
+        const second = new Cache().scope('second', { keyPrefix: ns2 }).fullKey(local2);
+        expect(first === second).toBe(ns1 === ns2 && local1 === local2);
+      }),
+      propertySettings,
+    );
   });
 });
