@@ -144,3 +144,45 @@ describe('injective keys', () => {
     );
   });
 });
+
+// Issue 11, item 5, through a cached function: each pair used to share one entry.
+describe('faithful derived keys through cached()', () => {
+  it('runs the function once per distinct call, for values JSON would blur', async () => {
+    const cache = new Cache();
+    const seen: string[] = [];
+    const f = cache.cached(async function report(a: unknown, b?: unknown) {
+      seen.push(typeof a === 'object' && a !== null ? Object.prototype.toString.call(a) : typeof a);
+      return [a, b];
+    });
+    const pairs: Array<[unknown[], unknown[]]> = [
+      [[new Date(0), 1], [new Date(0).toISOString(), 1]],
+      [[-0], [0]],
+      [[/a/g], [{}]],
+      [[new Uint8Array([1])], [{ 0: 1 }]],
+      [[Object(1)], [1]],
+      [[new ArrayBuffer(1)], [[0]]],
+    ];
+    for (const [x, y] of pairs) {
+      await f(...(x as [unknown, unknown?]));
+      await f(...(y as [unknown, unknown?]));
+      await f(...(x as [unknown, unknown?]));
+    }
+    expect(seen).toEqual([
+      '[object Date]', 'string', 'number', 'number', '[object RegExp]', '[object Object]',
+      '[object Uint8Array]', '[object Object]', '[object Number]', 'number', '[object ArrayBuffer]', '[object Array]',
+    ]);
+    expect(f.scope.size).toBe(12);
+  });
+
+  it('rejects the call (the function does not run) for an argument it cannot key', async () => {
+    const cache = new Cache();
+    let runs = 0;
+    const f = cache.cached(async function load(_p: Promise<number>) {
+      return ++runs;
+    });
+    await expect(f(Promise.resolve(1))).rejects.toThrow(
+      /^argument 0 of load \(`args\[0\]`\) is a promise, which cannot be part of a cache key: await it/,
+    );
+    expect(runs).toBe(0);
+  });
+});
