@@ -81,7 +81,7 @@ const getProduct = cache.cached(fetchProduct, {
   // hardTimeout (50 ms) and jitter (10 s) are inherited from the cache
 });
 assert.equal(getProduct.scope.maxSize, 500);
-assert.equal(getProduct.keyFor('p1'), 'product:p1');
+assert.equal(getProduct.keyFor('p1'), 'fetchProduct:product:p1'); // the scope's name, then the local key
 
 await getProduct('p1');
 advance(29 * SECOND);
@@ -96,7 +96,7 @@ console.log('cached function: ttl 30s (overridden) expired at 40 s, while cache-
 const slow = await getProduct('slow-1').catch((error: unknown) => error);
 assert.ok(isCacheTimeoutError(slow));
 assert.equal(slow.code, 'E_CACHE_TIMEOUT');
-assert.equal(slow.key, 'product:slow-1');
+assert.equal(slow.key, 'fetchProduct:product:slow-1');
 assert.equal(slow.timeoutMs, 50);
 // The factory kept running in the background; its result is stored when it completes.
 await sleep(80);

@@ -66,7 +66,7 @@ console.log('set with { ttl }: the 30 ms key expired, the 1h, 5m and ttl: null k
 // Manual invalidation.
 assert.equal(await store.remove('session:123'), true);
 assert.equal(await store.has('session:123'), false);
-assert.equal(await cache.delete('permanent:data'), true); // a full key, looked up in every scope
+assert.equal(await cache.delete('store:permanent:data'), true); // a full key: the scope's name, then the local key
 await store.clear();
 assert.equal(store.size, 0);
 

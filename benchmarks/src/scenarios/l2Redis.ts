@@ -46,7 +46,7 @@ const user = (id: number) => ({
   createdAt: new Date(1_700_000_000_000 + id * 60_000).toISOString(),
 });
 type User = ReturnType<typeof user>;
-const ourKey = (i: number) => `user:${i}`;
+const ourKey = (i: number) => `user:${i}`; // a local key of scope `users`: its full key is `users:user:<i>`
 const rawKey = (i: number) => `raw:user:${i}`;
 
 function skippedResult(id: string, title: string, workload: string, metric: Metric, targets: readonly string[], reason: string): ScenarioResult {
@@ -288,7 +288,7 @@ export const l2Batch: Scenario = {
               name: BATCHED.mgetOurBytes,
               ours: false,
               client: rawOurBytes,
-              batch: async (ids) => check((await rawOurBytes.mget(ids.map((i) => stores[0]!.entryKey(ourKey(i))))).map(parseOurs), BATCHED.mgetOurBytes),
+              batch: async (ids) => check((await rawOurBytes.mget(ids.map((i) => stores[0]!.entryKey(`users:${ourKey(i)}`)))).map(parseOurs), BATCHED.mgetOurBytes),
             },
             {
               name: BATCHED.gets,

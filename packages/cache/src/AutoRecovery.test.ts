@@ -112,15 +112,15 @@ describe('auto-recovery', () => {
     store.down = true;
     await expect(w.set('k', 'v2')).resolves.toBeUndefined();
     await settle();
-    expect(l2Errors(events).map((e) => [e.operation, e.key])).toEqual([['set', 'k']]);
+    expect(l2Errors(events).map((e) => [e.operation, e.key])).toEqual([['set', 's:k']]);
     expect(backplane.sent).toHaveLength(sentBefore); // nothing told: the L2 does not have it
-    expect(await held(shared, 'k')).toBe('v1');
+    expect(await held(shared, 's:k')).toBe('v1');
     expect(r.getSync('k')).toBe('v1');
 
     store.recover(); // onAvailable: replayed at once, no timer needed
     await settle();
-    expect(await held(shared, 'k')).toBe('v2');
-    expect(backplane.sent.slice(sentBefore)).toEqual([{ type: 'keys', source: expect.any(String), keys: ['k'] }]);
+    expect(await held(shared, 's:k')).toBe('v2');
+    expect(backplane.sent.slice(sentBefore)).toEqual([{ type: 'keys', source: expect.any(String), keys: ['s:k'] }]);
     expect(r.getSync('k')).toBeUndefined(); // the reader's copy was dropped
     expect(await r.get('k')).toBe('v2');
     expect(l2Errors(events)).toHaveLength(1);
@@ -132,9 +132,9 @@ describe('auto-recovery', () => {
     await w.set('k', 'v');
     store.down = false; // back, but silently
     await jest.advanceTimersByTimeAsync(199);
-    expect(await held(shared, 'k')).toBeUndefined();
+    expect(await held(shared, 's:k')).toBeUndefined();
     await jest.advanceTimersByTimeAsync(1);
-    expect(await held(shared, 'k')).toBe('v');
+    expect(await held(shared, 's:k')).toBe('v');
   });
 
   it('keeps the last operation per key, replays in order, and the first successful L2 call starts the replay', async () => {
@@ -157,12 +157,12 @@ describe('auto-recovery', () => {
     await w.get('unrelated'); // an L2 read that succeeds: the replay follows
     await settle();
     expect(store.calls).toEqual(['getMany', 'deleteMany', 'setMany', 'invalidateTags']);
-    expect(await held(shared, 'a')).toBe('a3');
-    expect(await held(shared, 'b')).toBeUndefined();
-    expect(await held(shared, 'c')).toBe('c1');
+    expect(await held(shared, 's:a')).toBe('a3');
+    expect(await held(shared, 's:b')).toBeUndefined();
+    expect(await held(shared, 's:c')).toBe('c1');
     expect(backplane.sent.slice(sentBefore).map((m) => ('keys' in m ? m.keys : 'tags' in m ? m.tags : m.type))).toEqual([
-      ['b'], // a delete, then the two writes: one store call and one message per run of the same operation
-      ['c', 'a'],
+      ['s:b'], // a delete, then the two writes: one store call and one message per run of the same operation
+      ['s:c', 's:a'],
       ['t'],
     ]);
   });
@@ -176,7 +176,7 @@ describe('auto-recovery', () => {
     store.down = false;
     await jest.advanceTimersByTimeAsync(1_000);
     expect(store.calls.filter((c) => c === 'setMany')).toHaveLength(2); // the failed one and its replay
-    expect(await held(shared, 'k')).toBe('newer');
+    expect(await held(shared, 's:k')).toBe('newer');
   });
 
   it('a direct write that lands during a replay does not drop a kept write with a later stamp', async () => {
@@ -229,12 +229,12 @@ describe('auto-recovery', () => {
     expect(l2Errors(events).filter((e) => e.operation === 'recovery')).toEqual([]);
     await w.set('k3', '3');
     const dropped = l2Errors(events).filter((e) => e.operation === 'recovery');
-    expect(dropped).toEqual([{ type: 'CACHE_L2_ERROR', scope: 's', key: 'k2', at: T0, operation: 'recovery', error: expect.any(Error) }]);
+    expect(dropped).toEqual([{ type: 'CACHE_L2_ERROR', scope: 's', key: 's:k2', at: T0, operation: 'recovery', error: expect.any(Error) }]);
     expect(isCacheError(dropped[0]?.error)).toBe(true);
-    expect(dropped[0]?.error).toMatchObject({ code: 'E_CACHE_RECOVERY_OVERFLOW', key: 'k2', scope: 's' });
+    expect(dropped[0]?.error).toMatchObject({ code: 'E_CACHE_RECOVERY_OVERFLOW', key: 's:k2', scope: 's' });
     store.recover();
     await settle();
-    expect([await held(shared, 'k1'), await held(shared, 'k2'), await held(shared, 'k3')]).toEqual(['1b', undefined, '3']);
+    expect([await held(shared, 's:k1'), await held(shared, 's:k2'), await held(shared, 's:k3')]).toEqual(['1b', undefined, '3']);
   });
 
   it('close() makes a last replay, then reports what is still owed as abandoned', async () => {
@@ -257,7 +257,7 @@ describe('auto-recovery', () => {
     expect(backplane.sent).toHaveLength(sentBefore + 1);
     store.recover();
     await jest.advanceTimersByTimeAsync(5_000);
-    expect(await held(shared, 'k')).toBeUndefined();
+    expect(await held(shared, 's:k')).toBeUndefined();
     expect(l2Errors(events).map((e) => e.operation)).toEqual(['set']);
   });
 
@@ -266,9 +266,9 @@ describe('auto-recovery', () => {
     const picky = new SwitchableStore(shared);
     picky.setMany = () => Promise.reject(new TypeError('the JSON serializer cannot encode 1n'));
     const cache = new Cache({ store: picky });
-    await shared.setMany([['k', { value: 'old', freshUntil: T0 + 60_000, staleUntil: T0 + 60_000, tags: [] }]]);
+    await shared.setMany([['s:k', { value: 'old', freshUntil: T0 + 60_000, staleUntil: T0 + 60_000, tags: [] }]]);
     await cache.scope('s').set('k', 'new');
-    expect(await held(shared, 'k')).toBeUndefined();
+    expect(await held(shared, 's:k')).toBeUndefined();
     await jest.advanceTimersByTimeAsync(5_000);
     expect(picky.calls).toEqual(['deleteMany']); // (the refusing setMany is not recorded) nothing kept to replay
   });

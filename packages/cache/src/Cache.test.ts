@@ -19,7 +19,10 @@ describe('Cache', () => {
     expect(() => new Cache().scope('s', { softTimeout: 2 ** 31 })).toThrow(/`softTimeout` must be at most 2147483647 ms/);
     expect(() => new Cache().scope('')).toThrow(/scope name must be a non-empty string/);
     expect(() => new Cache().scope('s', { maxSize: -2 })).toThrow(RangeError);
-    expect(() => new Cache().scope('s', { keyPrefix: 3 as never })).toThrow(/`keyPrefix` must be a string/);
+    expect(() => new Cache().scope('s', { keyPrefix: 3 as never })).toThrow(
+      "scope `s`: `keyPrefix` must be a non-empty string (omit it to use the scope's name), got 3",
+    );
+    expect(() => new Cache().scope('s', { keyPrefix: '' })).toThrow(/scope `s`: `keyPrefix` must be a non-empty string/);
   });
 
   it('stats().scopes lists scopes named like Object.prototype members as any other', async () => {
@@ -44,17 +47,20 @@ describe('Cache', () => {
     expect(await scope.get('k')).toBeUndefined();
   });
 
-  it('deletes a full key from every scope whose key space holds it', async () => {
+  it('deletes a full key from the scope whose namespace starts it, and from no other', async () => {
     const cache = new Cache();
     const plain = cache.scope('plain');
-    const products = cache.scope('products', { keyPrefix: 'products' });
+    const products = cache.scope('catalog', { keyPrefix: 'products' });
     await plain.set('products:1', 'a');
     await products.set('1', 'b');
     await products.set('2', 'c');
+    expect(plain.fullKey('products:1')).toBe('plain:products:1');
     expect(await cache.delete('products:1')).toBe(true);
-    expect(await plain.has('products:1')).toBe(false);
+    expect(await plain.has('products:1')).toBe(true);
     expect(await products.has('1')).toBe(false);
     expect(await products.has('2')).toBe(true);
+    expect(await cache.delete('plain:products:1')).toBe(true);
+    expect(await plain.has('products:1')).toBe(false);
     expect(await cache.delete('nothing')).toBe(false);
     await expect(cache.delete(1 as never)).rejects.toThrow(TypeError);
   });

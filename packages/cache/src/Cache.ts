@@ -7,6 +7,7 @@ import type { CacheStats, ScopeHost } from './CacheScope';
 import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName } from './events/CacheEvents';
 import { EventBus } from './events/EventBus';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { createInvalidating } from './invalidating';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
 import type { CacheOptions, Clock, ScopeOptions } from './options/CacheOptions';
@@ -80,6 +81,8 @@ export class Cache {
   readonly #maxSize: number;
   readonly #isolation: Isolation;
   readonly #scopes = new Map<string, CacheScope<unknown>>();
+  /** Each scope by its escaped namespace, what its full keys start with before the first `:`. */
+  readonly #namespaces = new Map<string, CacheScope<unknown>>();
   readonly #host: ScopeHost;
   /** Failed shared-layer operations that belong to no scope (cache.delete, invalidateTags, clear, subscribe). */
   #unscopedL2Errors = 0;
@@ -156,11 +159,12 @@ export class Cache {
   /**
    * The scope `name`, created on first use with `options` layered over the cache's defaults.
    * Asking again without options returns the same scope; giving options for an existing scope throws,
-   * so that two call sites cannot silently disagree on its settings.
+   * so that two call sites cannot silently disagree on its settings. The scope's keys live under its
+   * namespace, its `keyPrefix` or else its name, which no other scope of this cache may have.
    *
    * @example
    * const users = cache.scope<User>('users', { ttl: '30s', maxSize: 500 });
-   * await users.set('user:123', user);
+   * await users.set('user:123', user); // full key users:user:123
    */
   scope<V = unknown>(name: string, options?: ScopeOptions<V>): CacheScope<V> {
     if (typeof name !== 'string' || name === '') {
@@ -196,11 +200,9 @@ export class Cache {
     options: CachedOptions<A, Awaited<R>> = {},
   ): CachedFunction<A, Awaited<R>> {
     type Fn = (...args: A) => Awaited<R> | Uncached<Awaited<R>> | PromiseLike<Awaited<R> | Uncached<Awaited<R>>>;
-    return createCached<A, Awaited<R>>(fn as Fn, options, (name, scopeOptions, prefixWithName) => {
-      const unique = this.#uniqueName(name);
-      const keyPrefix = scopeOptions.keyPrefix ?? (prefixWithName ? unique : undefined);
-      return this.#createScope(unique, { ...scopeOptions, keyPrefix });
-    });
+    return createCached<A, Awaited<R>>(fn as Fn, options, (name, scopeOptions) =>
+      this.#createScope(this.#uniqueName(name, scopeOptions.keyPrefix === undefined), scopeOptions),
+    );
   }
 
   /**
@@ -248,8 +250,8 @@ export class Cache {
   }
 
   /**
-   * Deletes a full key (as events and `keyFor()` show it) from every scope, the L2 and every process's L1.
-   * Resolves to whether any held it.
+   * Deletes a full key (as events and `keyFor()` show it) from the scope whose namespace starts it, the L2
+   * and every process's L1. Resolves to whether any held it.
    */
   async delete(key: string): Promise<boolean> {
     if (typeof key !== 'string') throw new TypeError(`a cache key must be a string, got ${describe(key)}`);
@@ -306,12 +308,11 @@ export class Cache {
   }
 
   #dropLocal(fullKey: string): boolean {
-    let deleted = false;
-    for (const scope of this.#scopes.values()) {
-      const local = scope.localKey(fullKey);
-      if (local !== undefined && scope.removeSync(local)) deleted = true;
-    }
-    return deleted;
+    // A full key is `namespace:local` with no `:` in the (escaped) namespace: one scope at most holds it.
+    const colon = fullKey.indexOf(':');
+    if (colon < 0) return false;
+    const scope = this.#namespaces.get(fullKey.slice(0, colon));
+    return scope !== undefined && scope.removeSync(fullKey.slice(colon + 1));
   }
 
   /** Another process wrote, deleted or invalidated: drop this process's L1 copies. */
@@ -408,7 +409,7 @@ export class Cache {
     try {
       policy = resolvePolicy(this.#defaults, load);
       bound = resolveMaxSize(maxSize, this.#maxSize);
-      prefix = resolveKeyPrefix(keyPrefix);
+      prefix = resolveKeyPrefix(keyPrefix, name);
       isolated = resolveIsolation(isolation, this.#isolation);
     } catch (error) {
       throw inScope(error, name);
@@ -418,16 +419,27 @@ export class Cache {
         `scope \`${name}\` asks for \`distributedLock\`, which needs a \`lock\` in the Cache options (e.g. a RedisLock from @toolkit/cache-redis)`,
       );
     }
+    const taken = this.#namespaces.get(escapeKeyPart(prefix));
+    if (taken !== undefined) {
+      throw new TypeError(
+        `scope \`${name}\` would share the key namespace \`${prefix}\` with scope \`${taken.name}\`, so each would read ` +
+          `the other's entries in a shared store: give it another \`keyPrefix\` (or none: its name is used)`,
+      );
+    }
     const scope = new CacheScope<V>(this.#host, name, policy, bound, prefix, isolated);
     if (onEvent !== undefined) scope.on('*', onEvent);
     this.#scopes.set(name, scope as CacheScope<unknown>);
+    this.#namespaces.set(escapeKeyPart(prefix), scope as CacheScope<unknown>);
     return scope;
   }
 
-  #uniqueName(name: string): string {
-    if (!this.#scopes.has(name)) return name;
+  /** `name`, or `name#2`, `name#3`…: free as a scope name and, when it is to be the namespace, as a namespace. */
+  #uniqueName(name: string, asNamespace: boolean): string {
+    const free = (candidate: string) =>
+      !this.#scopes.has(candidate) && !(asNamespace && this.#namespaces.has(escapeKeyPart(candidate)));
+    if (free(name)) return name;
     let n = 2;
-    while (this.#scopes.has(`${name}#${n}`)) n++;
+    while (!free(`${name}#${n}`)) n++;
     return `${name}#${n}`;
   }
 }

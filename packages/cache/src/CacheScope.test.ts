@@ -247,7 +247,7 @@ describe('timeouts', () => {
     slow.resolve('new');
     await jest.advanceTimersByTimeAsync(0);
     expect(events.filter((e) => e.type === 'CACHE_REFRESH')).toEqual([
-      expect.objectContaining({ key: 'k', durationMs: 500 }),
+      expect.objectContaining({ key: 's:k', durationMs: 500 }),
     ]);
   });
 
@@ -275,7 +275,7 @@ describe('timeouts', () => {
     const error = await answer.catch((e: unknown) => e);
     expect(isCacheTimeoutError(error)).toBe(true);
     expect(isCacheError(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'E_CACHE_TIMEOUT', key: 'k', scope: 's', timeoutMs: 2000 });
+    expect(error).toMatchObject({ code: 'E_CACHE_TIMEOUT', key: 's:k', scope: 's', timeoutMs: 2000 });
     slow.resolve('late');
     await jest.advanceTimersByTimeAsync(0);
     expect(await scope.get('k')).toBe('late');
@@ -573,7 +573,7 @@ describe('LRU per scope', () => {
     await scope.set('d', 4);
     expect(scope.keys()).toEqual(['c', 'a', 'd']);
     expect(scope.size).toBe(3);
-    expect(events.filter((e) => e.type === 'CACHE_EVICTION').map((e) => e.key)).toEqual(['b']);
+    expect(events.filter((e) => e.type === 'CACHE_EVICTION').map((e) => e.key)).toEqual(['s:b']);
     for (let i = 0; i < 100; i++) await scope.set(`x${i}`, i);
     expect(scope.size).toBe(3);
     expect(scope.stats()).toMatchObject({ evictions: 101, size: 3, maxSize: 3 });
@@ -645,7 +645,7 @@ describe('direct operations', () => {
     await jest.advanceTimersByTimeAsync(4_000);
     expect(await scope.get('counter')).toBeUndefined();
     await scope.set('name', 'ann');
-    await expect(scope.incr('name')).rejects.toThrow(/`incr` needs a number at `name`, found "ann"/);
+    await expect(scope.incr('name')).rejects.toThrow(/`incr` needs a number at `s:name`, found "ann"/);
     await expect(scope.incr('counter', Number.NaN)).rejects.toThrow(TypeError);
   });
 
@@ -738,11 +738,11 @@ describe('tags', () => {
     await users.set('1:avatar', 'png', { tags: ['users:1'] });
     await posts.set('9', 'post', { tags: ['users:1'] });
     await posts.set('users:1', 'not tagged'); // full key posts:users:1: neither its own key nor tagged
-    await plain.set('users:1', 'same text, no tag'); // a scope without prefix: full key users:1, no tag
-    expect(await cache.invalidateTags(['users:1'])).toBe(4);
+    await plain.set('users:1', 'same text, no tag'); // full key plain:users:1: not the tag either
+    expect(await cache.invalidateTags(['users:1'])).toBe(3);
     expect([await users.has('1'), await users.has('1:avatar'), await posts.has('9')]).toEqual([false, false, false]);
     expect(await posts.get('users:1')).toBe('not tagged');
-    expect(await plain.get('users:1')).toBeUndefined(); // its full key is the tag: dropped, untagged as it is
+    expect(await plain.get('users:1')).toBe('same text, no tag'); // every scope has a namespace: no other scope's key is users:1
     await users.set('1', 'ada again', { tags: ['users:1'] });
     expect(await cache.invalidateTags(['users:1'])).toBe(1);
     await users.set('1', 'untagged now'); // a rewrite without the tag is still found by its key
@@ -758,13 +758,14 @@ describe('tags', () => {
     await items.set('item:5', 'five'); // no tags at all
     await items.set('item:6', 'six');
     await prefixed.set('5', 'shop five'); // full key shop:5
-    expect(await cache.invalidateTags(['item:5', 'shop:5'])).toBe(2);
+    expect(items.fullKey('item:5')).toBe('items:item:5');
+    expect(await cache.invalidateTags(['items:item:5', 'shop:5'])).toBe(2);
     expect([await items.get('item:5'), await items.get('item:6'), await prefixed.get('5')]).toEqual([undefined, 'six', undefined]);
 
     // A load of that key running during the invalidation returns its value but does not store it.
     const loading = defer<string>();
     const call = items.getOrSet('item:5', () => loading.promise);
-    await cache.invalidateTags(['item:5']);
+    await cache.invalidateTags(['items:item:5']);
     loading.resolve('loaded before the invalidation');
     expect(await call).toBe('loaded before the invalidation');
     expect(items.getSync('item:5')).toBeUndefined();
@@ -859,7 +860,7 @@ describe('events and stats', () => {
     const assertion = expect(loading).rejects.toBe(error);
     await jest.advanceTimersByTimeAsync(250);
     await assertion;
-    expect(seen).toEqual([expect.objectContaining({ type: 'CACHE_LOAD_ERROR', key: 'k', error, durationMs: 250, background: false })]);
+    expect(seen).toEqual([expect.objectContaining({ type: 'CACHE_LOAD_ERROR', key: 's:k', error, durationMs: 250, background: false })]);
   });
 
   it('emit one CACHE_LOAD with its duration per load that answers, in the foreground and in the background', async () => {
@@ -875,8 +876,8 @@ describe('events and stats', () => {
     expect(await scope.getOrSet('k', slowly('b'))).toBe('a');
     await jest.advanceTimersByTimeAsync(40);
     expect(loads).toEqual([
-      { type: 'CACHE_LOAD', scope: 's', key: 'k', at: expect.any(Number), durationMs: 40, background: false },
-      { type: 'CACHE_LOAD', scope: 's', key: 'k', at: expect.any(Number), durationMs: 40, background: true },
+      { type: 'CACHE_LOAD', scope: 's', key: 's:k', at: expect.any(Number), durationMs: 40, background: false },
+      { type: 'CACHE_LOAD', scope: 's', key: 's:k', at: expect.any(Number), durationMs: 40, background: true },
     ]);
     expect(scope.stats()).toMatchObject({ loads: 2, loadErrors: 0 });
   });
@@ -922,6 +923,6 @@ describe('events and stats', () => {
     off();
     off();
     await scope.get('b');
-    expect(seen).toEqual(['a']);
+    expect(seen).toEqual(['s:a']);
   });
 });

@@ -13,6 +13,7 @@ import { BoundedLru } from './stores/BoundedLru';
 import { compileGlob, escapeGlob } from './keys/glob';
 import { BatchLoader } from './BatchLoader';
 import { abortReason, raceAbort } from './raceAbort';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
 import type { StoredEntry } from './stores/CacheStore';
@@ -109,15 +110,17 @@ const ignoreRejection = (): void => undefined;
  * options (inherited from the cache where omitted), its own stats. Get one with `cache.scope(name)`;
  * every function wrapped by `cache.cached()` has one too.
  *
- * Keys passed to a scope's methods are local to it; the scope's `keyPrefix` (if any) is prepended to
- * form the full key seen in events, in `cache.delete()` and by shared stores.
+ * Keys passed to a scope's methods are local to it. The full key, seen in events, in `cache.delete()` and
+ * by shared stores, is the scope's namespace (its `keyPrefix`, by default its name) written with
+ * `escapeKeyPart`, then `:`, then the local key: `users:user:1`. The namespace holds no `:`, so no two
+ * scopes ever share a full key.
  *
  * All operations return promises, so that a shared store (L2) can sit behind them.
  */
 export class CacheScope<V = unknown> {
   /** The scope's name (unique within its cache). */
   readonly name: string;
-  /** Prepended with `:` to local keys to form full keys; `''` for none. */
+  /** The namespace of the scope's full keys (its `keyPrefix` option, by default its name), unescaped. */
   readonly keyPrefix: string;
   /** The exact bound on the number of entries. */
   readonly maxSize: number;
@@ -127,6 +130,8 @@ export class CacheScope<V = unknown> {
   /** @internal the resolved options of this scope */
   readonly policy: Policy;
   readonly #host: ScopeHost;
+  /** `escapeKeyPart(keyPrefix) + ':'`: what starts every full key of this scope. */
+  readonly #head: string;
   readonly #bus: EventBus<CacheEvent>;
   // Internals hold `unknown` so that V appears only in method signatures: a CacheScope<User> is then
   // usable where a CacheScope<unknown> is expected.
@@ -165,6 +170,7 @@ export class CacheScope<V = unknown> {
     this.keyPrefix = keyPrefix;
     this.isolation = isolation;
     this.#cloning = isolation === 'clone';
+    this.#head = `${escapeKeyPart(keyPrefix)}:`;
     this.#bus = new EventBus<CacheEvent>(CacheEventType, host.onListenerError);
     this.#l1 = new BoundedLru<CacheEntry>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
@@ -173,9 +179,9 @@ export class CacheScope<V = unknown> {
     });
   }
 
-  /** The full key of a local key: `keyPrefix:key`, or the key itself without a prefix. */
+  /** The full key of a local key: `escapeKeyPart(keyPrefix) + ':' + key`. */
   fullKey(key: string): string {
-    return this.keyPrefix === '' ? key : `${this.keyPrefix}:${key}`;
+    return this.#head + key;
   }
 
   /** Listens to this scope's events (`'*'` for all). Returns a function that unsubscribes. */
@@ -467,20 +473,20 @@ export class CacheScope<V = unknown> {
     }
     const matcher = compileGlob(pattern);
     const local = this.#removeWhere((key) => matcher.test(key));
-    const full = this.keyPrefix === '' ? pattern : `${escapeGlob(this.keyPrefix)}:${pattern}`;
+    const full = escapeGlob(this.#head) + pattern;
     const removed = await this.#host.shared?.deleteMatching(this.name, full);
     return removed ?? local;
   }
 
   /**
-   * Removes every entry of the scope, in this process and (through the backplane) in the others; with an
-   * L2 and a `keyPrefix`, its L2 entries too. Loads in progress will not store their results.
+   * Removes every entry of the scope, in this process and (through the backplane) in the others, and its
+   * L2 entries. Loads in progress will not store their results.
    */
   async clear(): Promise<void> {
     this.clearLocal();
     const shared = this.#host.shared;
     if (shared === undefined) return;
-    if (this.keyPrefix !== '' && shared.store !== undefined) await shared.deleteByPrefix(this.name, `${this.keyPrefix}:`);
+    if (shared.store !== undefined) await shared.deleteByPrefix(this.name, this.#head);
     await shared.publish(this.name, { type: 'scope', source: shared.source, scope: this.name });
   }
 
@@ -630,6 +636,8 @@ export class CacheScope<V = unknown> {
       // The entry whose full key is the tag, however it was written (a lookup: the index holds no self-tags).
       const own = this.localKey(tag);
       if (own !== undefined && this.removeSync(own)) dropped++;
+      // The entry whose local key is the tag and that carries it (what a `key` template tags by default).
+      if (this.#l1.peek(tag)?.tags.includes(tag) === true && this.removeSync(tag)) dropped++;
       const keys = this.#tagIndex.get(tag);
       if (keys === undefined) continue;
       for (const key of [...keys]) if (this.removeSync(key)) dropped++;
@@ -643,9 +651,7 @@ export class CacheScope<V = unknown> {
 
   /** @internal the local key of a full key, when it belongs to this scope's key space */
   localKey(fullKey: string): string | undefined {
-    if (this.keyPrefix === '') return fullKey;
-    const head = `${this.keyPrefix}:`;
-    return fullKey.startsWith(head) ? fullKey.slice(head.length) : undefined;
+    return fullKey.startsWith(this.#head) ? fullKey.slice(this.#head.length) : undefined;
   }
 
   #removeWhere(matches: (key: string) => boolean): number {
@@ -963,11 +969,11 @@ export class CacheScope<V = unknown> {
     const previous = this.#l1.set(key, entry);
     if (previous !== undefined && previous.tags.length > 0) this.#unindex(key, previous.tags);
     if (entry.tags.length === 0) return;
-    // A tag equal to the entry's own full key (what a `key` template tags by default) is not indexed:
-    // dropTags finds that entry by its key. The index would cost a Set and a map slot per entry.
-    const self = this.fullKey(key);
+    // A tag equal to the entry's own local key (what a `key` template tags by default) or full key is not
+    // indexed: dropTags finds that entry by its key. The index would cost a Set and a map slot per entry.
+    const self = this.#head + key;
     for (const tag of entry.tags) {
-      if (tag === self) continue;
+      if (tag === key || tag === self) continue;
       let keys = this.#tagIndex.get(tag);
       if (keys === undefined) this.#tagIndex.set(tag, (keys = new Set()));
       keys.add(key);

@@ -125,7 +125,7 @@ describe('L2 read-through', () => {
 
     expect(await b.scope('users').getOrSet('u1', factoryB)).toBe('from A');
     expect(factoryB).not.toHaveBeenCalled();
-    expect(ofType(events[1] ?? [], 'CACHE_L2_HIT')).toEqual([{ type: 'CACHE_L2_HIT', scope: 'users', key: 'u1', at: T0 }]);
+    expect(ofType(events[1] ?? [], 'CACHE_L2_HIT')).toEqual([{ type: 'CACHE_L2_HIT', scope: 'users', key: 'users:u1', at: T0 }]);
     expect(b.stats().l2Hits).toBe(1);
     expect(b.scope('users').stats().l2Hits).toBe(1);
     expect(a.stats().l2Hits).toBe(0);
@@ -223,7 +223,7 @@ describe('L2 lookups coalesced per tick', () => {
     const values = loader.loadMany(['1', '2', '3']);
     await jest.advanceTimersByTimeAsync(5);
     expect(await values).toEqual(['user 1', 'two from A', 'user 3']);
-    expect((stores[1] as CountingStore).reads.slice(reads)).toEqual([['1', '2', '3']]);
+    expect((stores[1] as CountingStore).reads.slice(reads)).toEqual([['users:1', 'users:2', 'users:3']]);
     expect(batchFn).toHaveBeenCalledTimes(1);
     expect(batchFn).toHaveBeenCalledWith(['1', '3']);
   });
@@ -237,7 +237,7 @@ describe('L2 lookups coalesced per tick', () => {
     const values = Promise.all([users.get('1'), users.get('2'), users.get('3'), users.getOrSet('4', async () => 'four')]);
     await jest.advanceTimersByTimeAsync(5);
     expect(await values).toEqual(['one', 'two', undefined, 'four']);
-    expect((stores[1] as CountingStore).reads.slice(reads)).toEqual([['1', '2', '3', '4']]);
+    expect((stores[1] as CountingStore).reads.slice(reads)).toEqual([['users:1', 'users:2', 'users:3', 'users:4']]);
     expect(users.stats()).toMatchObject({ l2Hits: 2 });
   });
 });
@@ -343,8 +343,8 @@ describe('tags across instances', () => {
 
     expect(await b.invalidateTags(['user:1'])).toBe(1); // B's own copy, dropped at once
     expect(inB.keys()).toEqual([]);
-    expect(await read(store, 'profile:1')).toBeUndefined();
-    expect(await read(store, 'profile:2')).toBe('other');
+    expect(await read(store, 'profiles:profile:1')).toBeUndefined();
+    expect(await read(store, 'profiles:profile:2')).toBe('other');
     await settle();
 
     expect(inA.keys()).toEqual(['profile:2']);
@@ -360,12 +360,12 @@ describe('tags across instances', () => {
     await a.scope('items').set('item:6', 'six');
     expect(await b.scope('items').get('item:5')).toBe('five'); // B holds a copy in L1
     expect(b.scope('items').keys()).toEqual(['item:5']);
-    expect(await c.invalidateTags(['item:5'])).toBe(0); // C holds nothing itself
+    expect(await c.invalidateTags(['items:item:5'])).toBe(0); // C holds nothing itself
     await settle();
     expect(a.scope('items').keys()).toEqual(['item:6']);
     expect(b.scope('items').keys()).toEqual([]);
-    expect(await read(store, 'item:5')).toBeUndefined();
-    expect(await read(store, 'item:6')).toBe('six');
+    expect(await read(store, 'items:item:5')).toBeUndefined();
+    expect(await read(store, 'items:item:6')).toBe('six');
     expect(await b.scope('items').get('item:5')).toBeUndefined();
   });
 
@@ -378,7 +378,7 @@ describe('tags across instances', () => {
     await settle();
     expect(a.scope('s').size).toBe(0);
     expect(b.scope('s').size).toBe(0);
-    expect(await read(store, 'k')).toBeUndefined();
+    expect(await read(store, 's:k')).toBeUndefined();
     expect(await b.scope('s').get('k')).toBeUndefined();
   });
 });
@@ -441,7 +441,7 @@ describe('distributed single-flight', () => {
   it('a crashed holder: once its lock expires exactly one waiter takes it over and loads; the others take its value from the L2', async () => {
     const { caches, lock, events } = processes(3, { distributedLock: true, lockTimeout: 5_000 });
     // A process took the lock and died: it never renews nor releases it, nor writes the value.
-    expect(await lock.tryAcquire('cold', 5_000)).toBeInstanceOf(Function);
+    expect(await lock.tryAcquire('s:cold', 5_000)).toBeInstanceOf(Function);
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 10, backend.factory);
 
@@ -462,7 +462,7 @@ describe('distributed single-flight', () => {
 
   it('a crashed holder\'s expired lock is taken over by one process; the others pick its value up from the L2', async () => {
     const { caches, lock } = processes(3, { distributedLock: true, lockTimeout: 5_000 });
-    await lock.tryAcquire('cold', 5_000);
+    await lock.tryAcquire('s:cold', 5_000);
     await jest.advanceTimersByTimeAsync(2_500); // the callers arrive half-way through the dead lock
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 10, backend.factory);
@@ -481,7 +481,7 @@ describe('distributed single-flight', () => {
   it('a holder that keeps the lock (stuck, or alive and renewing): the waiters stop at lockWaitTimeout, not at lockTimeout', async () => {
     const { caches, lock } = processes(2, { distributedLock: true, lockTimeout: 2_000, lockWaitTimeout: 3_000 });
     // Another process holds the lock for a minute.
-    await lock.tryAcquire('cold', 60_000);
+    await lock.tryAcquire('s:cold', 60_000);
     const backend = slowBackend(100);
     const { resolvedAt, all } = stampede(caches, 5, backend.factory);
 
@@ -501,14 +501,14 @@ describe('distributed single-flight', () => {
     await jest.advanceTimersByTimeAsync(4_500);
     expect(backend.calls).toEqual([T0]);
     // Still held, 4.5 lock lifetimes later: a newcomer does not get it.
-    expect(await lock.tryAcquire('cold', 1_000)).toBeUndefined();
+    expect(await lock.tryAcquire('s:cold', 1_000)).toBeUndefined();
     expect(resolvedAt).toEqual([]);
 
     await jest.advanceTimersByTimeAsync(500 + 250);
     expect(await all).toEqual(Array.from({ length: 30 }, () => 'value'));
     expect(backend.calls).toEqual([T0]);
     // Released once loaded (not left to expire), and no renewal went wrong.
-    const next = await lock.tryAcquire('cold', 1_000);
+    const next = await lock.tryAcquire('s:cold', 1_000);
     expect(next).toBeInstanceOf(Function);
     await next?.();
     expect(events.flat().filter((e) => e.type === 'CACHE_L2_ERROR')).toEqual([]);
@@ -534,7 +534,7 @@ describe('distributed single-flight', () => {
       },
     };
     for (const [lock, expected] of [
-      [lost, [new Error('the lock on `k` expired before its holder renewed it (another process may load it too)')]],
+      [lost, [new Error('the lock on `s:k` expired before its holder renewed it (another process may load it too)')]],
       [failing, [refused, refused]],
     ] as const) {
       const events: CacheEvent[] = [];
@@ -542,7 +542,7 @@ describe('distributed single-flight', () => {
       const call = cache.scope('s').getOrSet('k', () => sleep(700).then(() => 'value'));
       await jest.advanceTimersByTimeAsync(700);
       expect(await call).toBe('value');
-      expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key, e.error])).toEqual(expected.map((error) => ['renewLock', 'k', error]));
+      expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key, e.error])).toEqual(expected.map((error) => ['renewLock', 's:k', error]));
     }
   });
 
@@ -573,7 +573,7 @@ describe('fail-safe across instances', () => {
     expect(await b.scope<string>('s').getOrSet('k', failing)).toBe('from A');
     expect(failing).toHaveBeenCalledTimes(1);
     const stale = ofType(events[1] ?? [], 'CACHE_STALE_HIT');
-    expect(stale).toEqual([{ type: 'CACHE_STALE_HIT', scope: 's', key: 'k', at: T0 + 2_000, reason: 'error', error: down }]);
+    expect(stale).toEqual([{ type: 'CACHE_STALE_HIT', scope: 's', key: 's:k', at: T0 + 2_000, reason: 'error', error: down }]);
     expect(ofType(events[1] ?? [], 'CACHE_LOAD_ERROR')).toHaveLength(1);
     expect(ofType(events[1] ?? [], 'CACHE_LOAD')).toEqual([]); // the load failed: one end event, not two
     expect(b.stats().staleHits).toBe(1);
@@ -621,14 +621,14 @@ describe('degradation', () => {
         expect(await s.get('a')).toBe(1);
         // Atomic operations have no answer that holds across processes: they reject, and L1 is untouched.
         await expect(s.setIfAbsent('c', 3)).rejects.toThrow(CacheAtomicError);
-        await expect(s.incr('n')).rejects.toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'incr', key: 'n' });
+        await expect(s.incr('n')).rejects.toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'incr', key: 's:n' });
         expect(s.keys().sort()).toEqual(['a', 'b', 'k']);
         await s.set('c', 3);
         expect(await s.getDelete('a')).toBe(1);
         expect(await s.remove('b')).toBe(true);
         expect(await s.deleteByPrefix('c')).toBe(1);
         expect(await s.deleteMatch('n')).toBe(0);
-        expect(await cache.delete('k')).toBe(true);
+        expect(await cache.delete('s:k')).toBe(true);
         expect(await cache.invalidateTags(['t'])).toBe(0);
         await s.clear();
         await cache.clear();
@@ -642,8 +642,8 @@ describe('degradation', () => {
     expect(new Set(errors.map((e) => e.operation))).toEqual(
       new Set(['get', 'getMany', 'set', 'setIfAbsent', 'increment', 'delete', 'deleteByPrefix', 'deleteMatching', 'invalidateTags']),
     );
-    expect(errors.find((e) => e.operation === 'get')).toMatchObject({ scope: 's', key: 'k' });
-    expect(errors.find((e) => e.operation === 'setIfAbsent')).toMatchObject({ scope: 's', key: 'c' });
+    expect(errors.find((e) => e.operation === 'get')).toMatchObject({ scope: 's', key: 's:k' });
+    expect(errors.find((e) => e.operation === 'setIfAbsent')).toMatchObject({ scope: 's', key: 's:c' });
     // Every failed operation is counted, those of the cache as a whole (delete, invalidateTags, clear) too.
     expect(cache.stats().l2Errors).toBe(errors.length);
     expect(s.stats().l2Errors).toBe(errors.filter((e) => e.scope === 's').length);
@@ -660,15 +660,15 @@ describe('degradation', () => {
     expect(refused).toBeInstanceOf(CacheAtomicError);
     expect(isCacheAtomicError(refused)).toBe(true);
     expect(isCacheAtomicError(new Error('E_CACHE_ATOMIC'))).toBe(false);
-    expect(refused).toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'setIfAbsent', key: 'k', scope: 's' });
+    expect(refused).toMatchObject({ name: 'CacheAtomicError', code: 'E_CACHE_ATOMIC', operation: 'setIfAbsent', key: 's:k', scope: 's' });
     expect((refused as Error).cause).toEqual(new Error('ECONNREFUSED'));
-    expect((refused as Error).message).toBe('`setIfAbsent` of `k` in scope `s` has no answer that holds across processes: the L2 failed (ECONNREFUSED)');
-    await expect(s.incr('n', 5)).rejects.toMatchObject({ operation: 'incr', key: 'n', cause: new Error('ECONNREFUSED') });
+    expect((refused as Error).message).toBe('`setIfAbsent` of `s:k` in scope `s` has no answer that holds across processes: the L2 failed (ECONNREFUSED)');
+    await expect(s.incr('n', 5)).rejects.toMatchObject({ operation: 'incr', key: 's:n', cause: new Error('ECONNREFUSED') });
     expect(s.keys()).toEqual([]);
     // Reported like any other L2 failure.
     expect(ofType(events, 'CACHE_L2_ERROR').map((e) => [e.operation, e.key])).toEqual([
-      ['setIfAbsent', 'k'],
-      ['increment', 'n'],
+      ['setIfAbsent', 's:k'],
+      ['increment', 's:n'],
     ]);
   });
 
@@ -713,7 +713,7 @@ describe('degradation', () => {
     const corrupt: CacheStore = Object.assign(Object.create(null) as object, {
       getMany: async (keys: readonly string[]) => {
         const found = await store.getMany(keys);
-        return keys.map((key, i) => (key === 'bad' ? garbage : key === 'weird' ? ('not an entry' as never) : found[i]));
+        return keys.map((key, i) => (key === 's:bad' ? garbage : key === 's:weird' ? ('not an entry' as never) : found[i]));
       },
       setMany: (e: ReadonlyArray<readonly [string, StoredEntry]>) => store.setMany(e),
       setIfAbsent: (k: string, e: StoredEntry) => store.setIfAbsent(k, e),
@@ -737,13 +737,13 @@ describe('degradation', () => {
     expect(await cache.scope('s').getOrSet('bad', factory)).toBe('from factory');
     expect(factory).toHaveBeenCalledTimes(1);
     expect(ofType(events, 'CACHE_L2_ERROR')).toEqual([
-      { type: 'CACHE_L2_ERROR', scope: 's', key: 'bad', at: T0, operation: 'decode', error: garbage },
+      { type: 'CACHE_L2_ERROR', scope: 's', key: 's:bad', at: T0, operation: 'decode', error: garbage },
     ]);
 
     expect(await cache.scope('s').getMany(['weird', 'good'])).toEqual([undefined, 'z']);
     const decode = ofType(events, 'CACHE_L2_ERROR').filter((e) => e.operation === 'decode');
     expect(decode).toHaveLength(2);
-    expect(decode[1]).toMatchObject({ scope: 's', key: 'weird' });
+    expect(decode[1]).toMatchObject({ scope: 's', key: 's:weird' });
     expect(decode[1]?.error).toBeInstanceOf(TypeError);
     expect(cache.stats().l2Errors).toBe(2);
   });
@@ -762,8 +762,8 @@ describe('degradation', () => {
     const s = cache.scope<string>('s');
     await expect(s.set('k', 'v')).resolves.toBeUndefined();
     expect(await s.getOrSet('l', async () => 'loaded')).toBe('loaded');
-    expect(await read(store, 'k')).toBe('v');
-    expect(await read(store, 'l')).toBe('loaded');
+    expect(await read(store, 's:k')).toBe('v');
+    expect(await read(store, 's:l')).toBe('loaded');
     expect(await s.remove('k')).toBe(true);
     expect(await cache.invalidateTags(['t'])).toBe(0);
     const errors = ofType(events, 'CACHE_L2_ERROR');
@@ -799,7 +799,7 @@ describe('degradation', () => {
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, () => 'value'));
     expect(factory).toHaveBeenCalledTimes(1);
     expect(ofType(events, 'CACHE_L2_ERROR')).toEqual([
-      { type: 'CACHE_L2_ERROR', scope: 's', key: 'k', at: T0, operation: 'lock', error: refused },
+      { type: 'CACHE_L2_ERROR', scope: 's', key: 's:k', at: T0, operation: 'lock', error: refused },
     ]);
   });
 
@@ -812,7 +812,7 @@ describe('degradation', () => {
     const events: CacheEvent[] = [];
     const cache = new Cache({ store: new MemoryStore(), lock, distributedLock: true, lockTimeout: 1_000, onEvent: (e) => events.push(e) });
     expect(await cache.scope('s').getOrSet('k', async () => 'value')).toBe('value');
-    expect(ofType(events, 'CACHE_L2_ERROR')).toMatchObject([{ operation: 'unlock', key: 'k', error: refused }]);
+    expect(ofType(events, 'CACHE_L2_ERROR')).toMatchObject([{ operation: 'unlock', key: 's:k', error: refused }]);
   });
 });
 
@@ -849,7 +849,7 @@ describe('atomic operations through the L2', () => {
     const { caches, store } = processes(4);
     const results = await Promise.all(caches.flatMap((c) => Array.from({ length: 25 }, () => c.scope('s').incr('n'))));
     expect([...results].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    expect(await read(store, 'n')).toBe(100);
+    expect(await read(store, 's:n')).toBe(100);
     await settle();
     for (const c of caches) expect(await c.scope('s').get('n')).toBe(100);
     expect(await caches[2]?.scope('s').incr('n', -10)).toBe(90);
@@ -922,7 +922,7 @@ describe('close()', () => {
     expect(closed).toBe(false);
     await jest.advanceTimersByTimeAsync(1); // the factory answered; its L2 write takes 50 ms more
     expect(closed).toBe(false);
-    expect(await read(store, 'k')).toBeUndefined();
+    expect(await read(store, 's:k')).toBeUndefined();
     await jest.advanceTimersByTimeAsync(49);
     expect(closed).toBe(false);
     await jest.advanceTimersByTimeAsync(1);
@@ -930,8 +930,8 @@ describe('close()', () => {
     expect(closed).toBe(true);
     expect(await load).toBe('loaded');
     await write;
-    expect(await read(store, 'k')).toBe('loaded');
-    expect(await read(store, 'w')).toBe('written');
+    expect(await read(store, 's:k')).toBe('loaded');
+    expect(await read(store, 's:w')).toBe('written');
 
     // Closed: B's writes no longer reach A's L1.
     expect(inA.keys()).toContain('k');
@@ -964,11 +964,11 @@ describe('close()', () => {
       publishedWhenClosed = [...published];
     });
     await jest.advanceTimersByTimeAsync(20); // the L2 write landed; the publish takes 5 ms more
-    expect(await read(store, 'k')).toBe('v');
+    expect(await read(store, 's:k')).toBe('v');
     expect(publishedWhenClosed).toBeUndefined();
     await jest.advanceTimersByTimeAsync(5);
     await closing;
-    expect(publishedWhenClosed).toEqual([{ type: 'keys', source: a.id, keys: ['k'] }]);
+    expect(publishedWhenClosed).toEqual([{ type: 'keys', source: a.id, keys: ['s:k'] }]);
   });
 });
 

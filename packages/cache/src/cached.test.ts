@@ -77,10 +77,10 @@ describe('cache.cached()', () => {
     expect(cached.scope.pendingLoads).toBe(0);
   });
 
-  it('builds keys from a template filled from the object argument, tagged with the key itself', async () => {
+  it('builds keys from a template filled from the object argument, under the scope name, tagged with the filled template', async () => {
     const cache = new Cache();
-    const getUser = cache.cached(async ({ userId }: { userId: number }) => ({ userId }), { key: 'user:{userId}' });
-    expect(getUser.keyFor({ userId: 5 })).toBe('user:5');
+    const getUser = cache.cached(async ({ userId }: { userId: number }) => ({ userId }), { key: 'user:{userId}', name: 'getUser' });
+    expect(getUser.keyFor({ userId: 5 })).toBe('getUser:user:5');
     await getUser({ userId: 5 });
     expect(await cache.invalidateTags(['user:5'])).toBe(1);
     expect(getUser.scope.size).toBe(0);
@@ -89,9 +89,9 @@ describe('cache.cached()', () => {
   it('builds keys from positional templates and from key functions', async () => {
     const cache = new Cache();
     const product = cache.cached(async (id: number, lang: string) => `${id}/${lang}`, { key: 'product:{0}:{1}' });
-    expect(product.keyFor(3, 'en')).toBe('product:3:en');
+    expect(product.keyFor(3, 'en')).toBe('cached:product:3:en');
     const byFn = cache.cached(async (id: number, lang: string) => `${id}/${lang}`, { key: (id, lang) => `p:${id}:${lang}` });
-    expect(byFn.keyFor(3, 'de')).toBe('p:3:de');
+    expect(byFn.keyFor(3, 'de')).toBe('cached#2:p:3:de');
     const badFn = cache.cached(async (id: number) => id, { key: () => 42 as never });
     await expect(badFn(1)).rejects.toThrow(/`key` function of .* must return a non-empty string, got 42/);
   });
@@ -189,7 +189,7 @@ describe('cache.cached()', () => {
     const triple = cache.cached(async (n: number) => n * 3, { scope: shared, name: 'triple' });
     expect(await double(1)).toBe(2);
     expect(await triple(1)).toBe(3);
-    expect(double.keyFor(1)).toBe('double:#1');
+    expect(double.keyFor(1)).toBe('shared:double:#1');
     expect(() => cache.cached(async function double(n: number) {
       return n;
     }, { scope: shared })).toThrow(/a function named `double` already caches in scope `shared`/);

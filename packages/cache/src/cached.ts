@@ -1,6 +1,7 @@
 import type { CacheScope, TagsOf } from './CacheScope';
 import type { Uncached } from './uncached';
 import { deriveKey } from './keys/deriveKey';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { compileTemplate, isTemplate } from './keys/keyTemplate';
 import type { ScopeOptions } from './options/CacheOptions';
 import { describe } from './options/duration';
@@ -10,10 +11,11 @@ import type { Policy } from './options/resolveOptions';
 /** Options of `cache.cached(fn, options)`: the scope's options, plus how keys and tags are made. */
 export interface CachedOptions<A extends unknown[] = unknown[], R = unknown> extends Omit<ScopeOptions<R>, 'tags'> {
   /**
-   * The key of a call. Omitted: derived from the arguments (type-safe, stable across object key order),
-   * prefixed with the scope's name. A template such as `'user:{userId}'` is filled from the call's
-   * object argument (or `'{0}'` positionally); a function receives the arguments.
-   * @example { key: 'user:{userId}' }
+   * The local key of a call (the full key puts the scope's namespace, by default its name, and `:` before
+   * it). Omitted: derived from the arguments (faithful to their types, stable across object key order).
+   * A template such as `'user:{userId}'` is filled from the call's object argument (or `'{0}'`
+   * positionally), each value written with `escapeKeyPart`; a function receives the arguments.
+   * @example { key: 'user:{userId}' } // getUser({ userId: 1 }) → getUser:user:1
    * @example { key: (id: number, lang: string) => `product:${id}:${lang}` }
    */
   key?: string | ((...args: A) => string);
@@ -24,14 +26,15 @@ export interface CachedOptions<A extends unknown[] = unknown[], R = unknown> ext
   skipArgs?: number;
   /**
    * Tags of every value stored by this function: templates filled like `key`, or a function of the
-   * arguments. With a string `key` and no `tags`, each entry is tagged with its own key, so
-   * `invalidateTags(['user:1'])` drops what `key: 'user:{userId}'` stored for user 1.
+   * arguments. With a string `key` and no `tags`, each entry is tagged with its local key (the filled
+   * template), so `invalidateTags(['user:1'])` drops what `key: 'user:{userId}'` stored for user 1.
    * @example { key: 'user:{userId}:profile', tags: ['user:{userId}'] }
    */
   tags?: readonly string[] | ((...args: A) => readonly string[]);
   /**
-   * The name of the function's own scope (made unique in the cache); with a shared `scope`, the
-   * namespace of this function's derived keys inside it.
+   * The name of the function's own scope (made unique in the cache), and so the namespace of its keys
+   * unless `keyPrefix` is given; with a shared `scope`, the namespace of this function's derived keys
+   * inside it (`name:derivedKey`, the name written with `escapeKeyPart`).
    * @default fn.name
    */
   name?: string;
@@ -56,7 +59,7 @@ export interface CachedFunction<A extends unknown[], R> {
 }
 
 /** Creates the scope of a cached function. @internal */
-export type ScopeFactory = <R>(name: string, options: ScopeOptions<R>, prefixWithName: boolean) => CacheScope<R>;
+export type ScopeFactory = <R>(name: string, options: ScopeOptions<R>) => CacheScope<R>;
 
 /** @internal the implementation of `cache.cached()` */
 export function createCached<A extends unknown[], R>(
@@ -86,8 +89,8 @@ export function createCached<A extends unknown[], R>(
     scope = shared;
     policy = resolvePolicy(shared.policy, scopeOptions);
   } else {
-    // Derived keys look alike across functions (`#42`), so by default they live under the scope's name.
-    scope = newScope<R>(name ?? (fn.name || 'cached'), scopeOptions, key === undefined);
+    // Every scope's keys live under its namespace (by default its name): `getUser:#42`.
+    scope = newScope<R>(name ?? (fn.name || 'cached'), scopeOptions);
     policy = scope.policy;
   }
 
@@ -101,9 +104,10 @@ export function createCached<A extends unknown[], R>(
     }
     claimName(shared, owner);
     const derive = keyOf;
-    keyOf = (args) => `${owner}:${derive(args)}`;
+    const head = `${escapeKeyPart(owner)}:`;
+    keyOf = (args) => head + derive(args);
   }
-  const tagsOf = tagsOfCall(tags, key, scope);
+  const tagsOf = tagsOfCall(tags, key);
   const invoke = (thisArg: unknown, args: A) => fn.apply(thisArg, args);
 
   const wrapped = function (this: unknown, ...args: A): Promise<R> {
@@ -187,15 +191,12 @@ function checkStaticTags(tags: unknown): void {
   }
 }
 
-function tagsOfCall<A extends unknown[], R>(
-  tags: CachedOptions<A>['tags'],
-  key: CachedOptions<A>['key'],
-  scope: CacheScope<R>,
-): TagsOf<A> {
+function tagsOfCall<A extends unknown[]>(tags: CachedOptions<A>['tags'], key: CachedOptions<A>['key']): TagsOf<A> {
   if (tags === undefined) {
     if (typeof key !== 'string') return null;
+    // The entry's own local key: what `invalidateTags(['user:1'])` names for `key: 'user:{userId}'`.
     const fill = compileTemplate(key);
-    return (args) => [scope.fullKey(fill(args))];
+    return (args) => [fill(args)];
   }
   if (typeof tags === 'function') {
     return (args) => {

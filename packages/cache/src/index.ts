@@ -18,6 +18,7 @@ export { Uncached, uncached } from './uncached';
 export type { ResultCacheStats } from './ResultCache';
 export { deriveKey } from './keys/deriveKey';
 export { compileTemplate } from './keys/keyTemplate';
+export { escapeKeyPart } from './keys/escapeKeyPart';
 export type { TemplateFiller } from './keys/keyTemplate';
 export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 export type { Duration, Ttl } from './options/duration';

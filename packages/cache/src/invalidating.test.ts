@@ -34,7 +34,7 @@ function users() {
     [2, { id: 2, name: 'Bob' }],
   ]);
   const loadProfile = jest.fn(async ({ userId }: { userId: number }) => ({ ...db.get(userId) }) as User);
-  const getProfile = cache.cached(loadProfile, { key: 'profile:{userId}', tags: ['user:{userId}'] });
+  const getProfile = cache.cached(loadProfile, { key: 'profile:{userId}', tags: ['user:{userId}'], name: 'getProfile' });
   const sessions = cache.scope<string>('sessions');
   const save = async (input: { userId: number; name: string }) => {
     db.set(input.userId, { id: input.userId, name: input.name });
@@ -133,18 +133,18 @@ describe('invalidating: tags', () => {
 });
 
 describe('invalidating: keys', () => {
-  it('deletes the keys named by templates, in every scope holding them', async () => {
+  it('deletes the full keys named by templates, from the scope whose namespace starts them', async () => {
     const { cache, getProfile, sessions, save } = users();
     await getProfile({ userId: 1 });
     await getProfile({ userId: 2 });
-    await sessions.set('profile:1', 'a copy in another scope');
+    await sessions.set('profile:1', 'the same local key in another scope');
     await sessions.set('other', 'kept');
 
-    const updateUser = cache.invalidating(save, { keys: ['profile:{userId}'] });
+    const updateUser = cache.invalidating(save, { keys: ['getProfile:profile:{userId}', 'sessions:other'] });
     await updateUser({ userId: 1, name: 'Ada L.' });
 
     expect(getProfile.scope.keys()).toEqual(['profile:2']);
-    expect(sessions.keys()).toEqual(['other']);
+    expect(sessions.keys()).toEqual(['profile:1']);
   });
 
   it('deletes the full keys a function of (args, result) returns, as keyFor() shows them', async () => {
@@ -171,7 +171,7 @@ describe('invalidating: keys', () => {
     await scope.set('by-key', 'k');
     await scope.set('by-tag', 't', { tags: ['t:1'] });
     await scope.set('kept', 'x', { tags: ['t:2'] });
-    const write = cache.invalidating(async (_n: number) => null, { keys: ['by-key'], tags: ['t:{0}'] });
+    const write = cache.invalidating(async (_n: number) => null, { keys: ['s:by-key'], tags: ['t:{0}'] });
     await write(1);
     expect(scope.keys()).toEqual(['kept']);
   });
@@ -190,7 +190,7 @@ describe('invalidating: failures of the wrapped function', () => {
       async (_input: { userId: number; name: string }): Promise<User> => {
         throw failure;
       },
-      { tags: ['user:{userId}'], keys: ['profile:{userId}'], recache: [recache(reader)] },
+      { tags: ['user:{userId}'], keys: ['getProfile:profile:{userId}'], recache: [recache(reader)] },
     );
     await expect(updateUser({ userId: 1, name: 'x' })).rejects.toBe(failure);
 
@@ -313,7 +313,7 @@ describe('invalidating: recache', () => {
     await expect(write({ userId: 1 })).resolves.toEqual({ saved: 1 });
 
     expect(loadErrors).toHaveLength(1);
-    expect(loadErrors[0]).toMatchObject({ type: 'CACHE_LOAD_ERROR', key: 'broken:1', error: outage });
+    expect(loadErrors[0]).toMatchObject({ type: 'CACHE_LOAD_ERROR', key: 'cached:broken:1', error: outage });
     expect(loadGood).toHaveBeenCalledTimes(1);
     await expect(good.scope.has('good:1')).resolves.toBe(true);
     await expect(broken.scope.has('broken:1')).resolves.toBe(false);

@@ -35,12 +35,13 @@ function userResource() {
 }
 
 describe('resource: readers', () => {
-  it('keys readers `entity:suffix:id`, or `entity:id` without a suffix', () => {
+  it('keys readers `entity.suffix:id` (their scope is `entity.suffix`), or `entity:id` without a suffix', () => {
     const { user, getProfile, getSettings, getUser } = userResource();
     expect(user.entity).toBe('user');
-    expect(getProfile.keyFor({ userId: 7 })).toBe('user:profile:7');
-    expect(getSettings.keyFor({ userId: 7 })).toBe('user:settings:7');
+    expect(getProfile.keyFor({ userId: 7 })).toBe('user.profile:7');
+    expect(getSettings.keyFor({ userId: 7 })).toBe('user.settings:7');
     expect(getUser.keyFor({ userId: 7 })).toBe('user:7');
+    expect([getProfile.scope.name, getSettings.scope.name, getUser.scope.name]).toEqual(['user.profile', 'user.settings', 'user']);
   });
 
   it('caches reads like cache.cached(): a second read of the same id is a hit', async () => {
@@ -58,7 +59,7 @@ describe('resource: readers', () => {
     expect(user.tag(7)).toBe('user:7');
 
     await expect(cache.invalidateTags([user.tag(7)])).resolves.toBe(3);
-    expect(getProfile.scope.keys()).toEqual(['user:profile:8']);
+    expect(getProfile.scope.keys()).toEqual(['8']);
     await readAll(7);
     await readAll(8);
     expect(loaderCalls()).toEqual([3, 3, 3]); // 7 and 8, then 7 again
@@ -178,7 +179,7 @@ describe('resource: positional id', () => {
     const loadOrder = jest.fn(async (id: number, _lang: string) => `order ${id}`);
     const getLines = order.cached(loadLines, { suffix: 'lines' });
     const getOrder = order.cached(loadOrder);
-    expect(getLines.keyFor(5)).toBe('order:lines:5');
+    expect(getLines.keyFor(5)).toBe('order.lines:5');
     expect(getOrder.keyFor(5, 'en')).toBe('order:5');
 
     const addLine = order.invalidating(async (id: number, item: string) => {

@@ -1,11 +1,12 @@
 import type { CachedFunction, CachedOptions } from './cached';
 import type { InvalidatingFunction, InvalidatingOptions } from './invalidating';
+import { escapeKeyPart } from './keys/escapeKeyPart';
 import { compileTemplate } from './keys/keyTemplate';
 import { describe } from './options/duration';
 
 /** Options of `resource.cached()`: those of `cache.cached()`, plus the suffix that names the view. */
 export interface ResourceReadOptions<A extends unknown[], R> extends CachedOptions<A, R> {
-  /** Names this view of the entity: `suffix: 'profile'` keys entries `user:profile:<id>`. */
+  /** Names this view of the entity: `suffix: 'profile'` names the reader's scope `user.profile`, so its keys are `user.profile:<id>`. */
   suffix?: string;
 }
 
@@ -19,8 +20,9 @@ export interface ResourceHost {
 }
 
 /**
- * Entity-based caching with standard keys and tags (see `cache.resource('user', 'userId')`): readers
- * are keyed `user:<suffix>:<id>` and tagged `user:<id>`; a writer invalidates every reader of that id.
+ * Entity-based caching with standard keys and tags (see `cache.resource('user', 'userId')`): each reader
+ * has a scope named `user.<suffix>` (or `user`), so its full keys are `user.<suffix>:<id>` (or
+ * `user:<id>`), and tags its entries `user:<id>`; a writer invalidates every reader of that id.
  * The id is read from the call's object argument field (`'userId'`), or by position (`0`).
  *
  * @example
@@ -47,12 +49,12 @@ export class Resource {
     this.#id = `{${idField}}`;
   }
 
-  /** The tag every entry of the entity with this id carries: `user:42`. */
+  /** The tag every entry of the entity with this id carries: `user:42` (the id written with `escapeKeyPart`). */
   tag(id: string | number): string {
-    return `${this.entity}:${id}`;
+    return `${this.entity}:${escapeKeyPart(id)}`;
   }
 
-  /** A cached reader keyed `entity:suffix:{id}` (or `entity:{id}`) and tagged `entity:{id}`. */
+  /** A cached reader in scope `entity.suffix` (or `entity`), keyed by the id and tagged `entity:{id}`: full keys `user.profile:42`. */
   cached<A extends unknown[], R>(
     fn: (...args: A) => R | PromiseLike<R>,
     options: ResourceReadOptions<A, Awaited<R>> = {},
@@ -61,7 +63,8 @@ export class Resource {
     if (suffix !== undefined && (typeof suffix !== 'string' || suffix === '')) {
       throw new TypeError(`\`suffix\` must be a non-empty string, got ${describe(suffix)}`);
     }
-    const key = suffix === undefined ? `${this.entity}:${this.#id}` : `${this.entity}:${suffix}:${this.#id}`;
+    // The scope (by default named after the entity and suffix) is the namespace; the local key is the id.
+    const name = rest.name ?? (suffix === undefined ? this.entity : `${this.entity}.${suffix}`);
     // The entity tag is always there, so the resource's writers invalidate every reader; `tags` add to it.
     const own = `${this.entity}:${this.#id}`;
     const extra = rest.tags;
@@ -72,7 +75,7 @@ export class Resource {
     } else {
       tags = [own, ...(extra ?? [])];
     }
-    return this.#host.cached(fn, { key, ...rest, tags, name: rest.name ?? key });
+    return this.#host.cached(fn, { key: this.#id, ...rest, tags, name });
   }
 
   /** A writer that, after it succeeds, invalidates every reader of the entity with the call's id. */

@@ -105,10 +105,10 @@ describe('setIfAbsent and incr when Redis cannot answer (a private redis-server 
       expect(error.cause).toBeInstanceOf(Error);
     }
     expect(errors.map((e) => [(e as CacheAtomicError).operation, (e as CacheAtomicError).key, (e as CacheAtomicError).code])).toEqual([
-      ['setIfAbsent', 'lock:2', 'E_CACHE_ATOMIC'],
-      ['incr', 'count', 'E_CACHE_ATOMIC'],
-      ['setIfAbsent', 'lock:2', 'E_CACHE_ATOMIC'],
-      ['incr', 'count', 'E_CACHE_ATOMIC'],
+      ['setIfAbsent', 's:lock:2', 'E_CACHE_ATOMIC'],
+      ['incr', 's:count', 'E_CACHE_ATOMIC'],
+      ['setIfAbsent', 's:lock:2', 'E_CACHE_ATOMIC'],
+      ['incr', 's:count', 'E_CACHE_ATOMIC'],
     ]);
     // Nothing was answered from, or written to, this process's memory.
     expect([a.scope.getSync('lock:2'), a.scope.getSync('count'), b.scope.getSync('lock:2'), b.scope.getSync('count')]).toEqual([
@@ -142,19 +142,19 @@ describe('setIfAbsent and incr when Redis cannot answer (a private redis-server 
   it('a key of the wrong type (a Redis hash): incr and setIfAbsent reject with the WRONGTYPE reply as cause', async () => {
     const a = process_(server!.url);
     const raw = rawClient(server!.url);
-    await raw.hset(a.store.entryKey('counter'), 'field', '1');
+    await raw.hset(a.store.entryKey('s:counter'), 'field', '1');
 
     const counted = await rejection(a.scope.incr('counter'));
     expect(counted).toBeInstanceOf(CacheAtomicError);
     expect((counted as CacheAtomicError).operation).toBe('incr');
     expect(String((counted.cause as Error).message)).toMatch(/^WRONGTYPE/);
-    expect(counted.message).toMatch(/^`incr` of `counter` in scope `s` has no answer that holds across processes: the L2 failed \(WRONGTYPE/);
+    expect(counted.message).toMatch(/^`incr` of `s:counter` in scope `s` has no answer that holds across processes: the L2 failed \(WRONGTYPE/);
 
     const set = await rejection(a.scope.setIfAbsent('counter', 'v'));
     expect(set).toBeInstanceOf(CacheAtomicError);
     expect(String((set.cause as Error).message)).toMatch(/^WRONGTYPE/);
     expect(a.scope.getSync('counter')).toBeUndefined();
-    expect(await raw.type(a.store.entryKey('counter'))).toBe('hash'); // untouched
+    expect(await raw.type(a.store.entryKey('s:counter'))).toBe('hash'); // untouched
   });
 
   it("atomicFallback: 'local' answers from each process's L1 when Redis is stopped (the documented trade-off)", async () => {

@@ -152,7 +152,7 @@ describe('RedisBackplane on the shared Redis', () => {
 
     // Tags cross processes as well.
     await usersB.set('u2', 'tagged', { tags: ['user:2'] });
-    await eventually(() => seenByA.some((m) => m.type === 'keys' && m.keys.includes('u2')), 5_000, "A receiving B's write");
+    await eventually(() => seenByA.some((m) => m.type === 'keys' && m.keys.includes('users:u2')), 5_000, "A receiving B's write");
     expect(await usersA.get('u2')).toBe('tagged');
     await cacheB.invalidateTags(['user:2']);
     await eventually(() => usersA.getSync('u2') === undefined, 5_000, 'A dropping the tagged entry');
@@ -277,10 +277,10 @@ describe('RedisLock on the shared Redis', () => {
     await sleep(50);
     const second = caches[1]!.scope<string>('reports').getOrSet('report:1', build);
     await sleep(1_100);
-    expect(await client.pttl(lock.lockKey('report:1'))).toBeGreaterThan(0); // still held past its TTL: renewed
+    expect(await client.pttl(lock.lockKey('reports:report:1'))).toBeGreaterThan(0); // still held past its TTL: renewed
     expect(await Promise.all([first, second])).toEqual(['report 1', 'report 1']);
     expect(runs).toBe(1);
-    expect(await client.exists(lock.lockKey('report:1'))).toBe(0); // released
+    expect(await client.exists(lock.lockKey('reports:report:1'))).toBe(0); // released
     await Promise.all(caches.map((cache) => cache.close()));
   });
 

@@ -45,7 +45,7 @@ describe('createCache(env)', () => {
       // The entry lives in Redis under the namespace.
       const raw = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 0 });
       try {
-        expect(await raw.exists(`${prefix}:v1:e:user:7`)).toBe(1);
+        expect(await raw.exists(`${prefix}:v1:e:cached:user:7`)).toBe(1); // scope `cached` (an anonymous function)
       } finally {
         raw.disconnect();
       }

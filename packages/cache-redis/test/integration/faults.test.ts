@@ -129,7 +129,7 @@ describe('Redis faults (a private redis-server per test)', () => {
     for (let i = 0; i < N && Date.now() - started < 15_000; i++) {
       if (i === KILL_AT) {
         // The L2 was in use until now: every key is in Redis, nothing failed.
-        expect(await raw.exists(...keys.map((k) => r.store.entryKey(k)))).toBe(keys.length);
+        expect(await raw.exists(...keys.map((k) => r.store.entryKey(r.items.fullKey(k))))).toBe(keys.length);
         expect(r.l2Errors).toEqual([]);
         killedAt = Date.now();
         killing = s.kill(); // a crash while calls go on
@@ -186,7 +186,7 @@ describe('Redis faults (a private redis-server per test)', () => {
     for (;;) {
       const key = `after-pause:${n++}`;
       await bounded(r.items.getOrSet(key, r.factory(key)));
-      if ((await raw.exists(r.store.entryKey(key))) === 1) break;
+      if ((await raw.exists(r.store.entryKey(r.items.fullKey(key)))) === 1) break;
       if (Date.now() > deadline) throw new Error('writes did not reach Redis within 5 s of the end of the pause');
       await sleep(50);
     }
@@ -237,12 +237,12 @@ describe('Redis faults (a private redis-server per test)', () => {
         const errorsBefore = r.l2Errors.length;
         await bounded(r.items.set(key, `written after the restart ${n}`));
         const failed = r.l2Errors.slice(errorsBefore).map((e) => e.operation); // 'set', 'publish'
-        wrote = failed.length === 0 && (await raw.exists(r.store.entryKey(key)).catch(() => 0)) === 1;
+        wrote = failed.length === 0 && (await raw.exists(r.store.entryKey(r.items.fullKey(key))).catch(() => 0)) === 1;
       }
       if (!readBack) {
         const key = `from-other:${n}`;
         const written = await other
-          .setMany([[key, { value: `from the other process ${n}`, freshUntil: Date.now() + 60_000, staleUntil: Date.now() + 60_000, tags: [] }]])
+          .setMany([[r.items.fullKey(key), { value: `from the other process ${n}`, freshUntil: Date.now() + 60_000, staleUntil: Date.now() + 60_000, tags: [] }]])
           .then(() => true, () => false);
         readBack = written && (await bounded(r.items.get(key))) === `from the other process ${n}`;
       }
@@ -269,18 +269,18 @@ describe('Redis faults (a private redis-server per test)', () => {
     const raw = rawClient(s.url);
     closers.push(() => closeClient(raw));
     const key = 'garbage:1';
-    await raw.set(r.store.entryKey(key), bytes);
+    await raw.set(r.store.entryKey(r.items.fullKey(key)), bytes);
 
     expect(await bounded(r.items.getOrSet(key, r.factory(key)))).toBe(`value of ${key}`);
     expect(r.runs.get(key)).toBe(1);
     const decode = r.l2Errors.filter((e) => e.operation === 'decode');
     expect(decode).toHaveLength(1);
-    expect(decode[0]).toMatchObject({ type: 'CACHE_L2_ERROR', scope: 'items', key });
+    expect(decode[0]).toMatchObject({ type: 'CACHE_L2_ERROR', scope: 'items', key: `items:${key}` });
     expect(decode[0]!.error).toBeInstanceOf(Error);
     expect(r.l2Errors).toHaveLength(1); // nothing else failed
 
-    // The factory's value replaced the garbage in Redis: another L1 reads it back as an L2 hit.
-    const reader = r.cache.scope('reader');
+    // The factory's value replaced the garbage in Redis: another process's L1 reads it back as an L2 hit.
+    const reader = new Cache({ prefix: PREFIX, store: r.store }).scope('items');
     expect(await bounded(reader.get(key))).toBe(`value of ${key}`);
     expect(reader.stats().l2Hits).toBe(1);
     expect(r.l2Errors).toHaveLength(1);

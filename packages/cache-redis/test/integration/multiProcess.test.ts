@@ -292,7 +292,7 @@ describe('4 processes sharing one Redis (worker.ts × 4, createCache from the en
   it('a lock holder that dies mid-factory: another process completes the load once the lock expires', async () => {
     const key = 'crash:report:7';
     const lockTimeoutMs = 1_000;
-    const lockKey = `${prefix}:v1:l:${key}`;
+    const lockKey = `${prefix}:v1:l:items:${key}`; // the lock is taken on the full key, `items:` + key
     const holder = await startReady('holder');
 
     const entered = holder.waitFor((m) => m.type === 'in-factory' && m.key === key, REQUEST_TIMEOUT_MS, 'in-factory message');
@@ -327,7 +327,7 @@ describe('4 processes sharing one Redis (worker.ts × 4, createCache from the en
   it('a lock holder SIGKILLed mid-factory, 3 survivors waiting with 20 calls each: exactly one more factory run in all', async () => {
     const key = 'crash:invoice:3';
     const lockTimeoutMs = 2_000; // renewed every ~667 ms: a busy machine does not lose it
-    const lockKey = `${prefix}:v1:l:${key}`;
+    const lockKey = `${prefix}:v1:l:items:${key}`; // the lock is taken on the full key, `items:` + key
     const holder = await startReady('holder-sigkill');
     const survivors = workers.slice(1);
 

@@ -79,7 +79,7 @@ describe('atomic tagged writes (a private redis-server per test)', () => {
     const writer = await cacheOn(s.url);
     const reader = storeOn(s.url);
     await first.items.set('k', 'v1', { tags: ['t'] });
-    expect((await reader.getMany(['k']))[0]).toMatchObject({ value: 'v1', tags: ['t'] });
+    expect((await reader.getMany(['items:k']))[0]).toMatchObject({ value: 'v1', tags: ['t'] });
 
     const PAUSE_MS = 600;
     await s.pause(PAUSE_MS);
@@ -91,9 +91,9 @@ describe('atomic tagged writes (a private redis-server per test)', () => {
 
     await sleep(Math.max(0, pausedAt + PAUSE_MS - Date.now()) + 100);
     // The write was one script: it ran once Redis resumed, tag bookkeeping included (a live entry).
-    expect((await within(reader.getMany(['k']), 2_000, 'read'))[0]).toMatchObject({ value: 'v2', tags: ['t'] });
+    expect((await within(reader.getMany(['items:k']), 2_000, 'read'))[0]).toMatchObject({ value: 'v2', tags: ['t'] });
     await writer.cache.invalidateTags(['t']);
-    expect(await reader.getMany(['k'])).toEqual([undefined]);
+    expect(await reader.getMany(['items:k'])).toEqual([undefined]);
   });
 });
 
@@ -119,12 +119,12 @@ describe.each([
     expect(await within(loading, 2_000, 'the slow load')).toBe('v1 (loaded from before the write)');
 
     expect(await reader.items.get('k')).toBe('v2');
-    expect((await storeOn(s.url, serializer).getMany(['k']))[0]).toMatchObject({ value: 'v2' });
+    expect((await storeOn(s.url, serializer).getMany(['items:k']))[0]).toMatchObject({ value: 'v2' });
     expect([...slow.errors, ...writer.errors, ...reader.errors]).toEqual([]);
 
     // A load that starts after the write does replace it.
     await slow.items.remove('k');
     expect(await slow.items.getOrSet('k', async () => 'v3')).toBe('v3');
-    expect((await storeOn(s.url, serializer).getMany(['k']))[0]).toMatchObject({ value: 'v3' });
+    expect((await storeOn(s.url, serializer).getMany(['items:k']))[0]).toMatchObject({ value: 'v3' });
   });
 });

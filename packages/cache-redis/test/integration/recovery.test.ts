@@ -84,7 +84,7 @@ describe('auto-recovery (a private redis-server per test, killed and restarted)'
     const s = server!;
     const a = await processOn(s.url);
     await s.kill();
-    // Failures open both breakers (a scope's clear() is a message only).
+    // Failures open both breakers (a scope's clear() deletes its L2 entries and publishes a message).
     for (let i = 0; i < 4; i++) {
       await a.items.set(`down:${i}`, 'x');
       await a.items.clear();
@@ -148,7 +148,7 @@ describe('auto-recovery (a private redis-server per test, killed and restarted)'
     const raw = rawClient(s.url);
     closers.push(() => closeClient(raw));
     const landedIn = await eventually(
-      async () => (await raw.get(writer.store.entryKey('k')).catch(() => null))?.includes('"v2"') === true,
+      async () => (await raw.get(writer.store.entryKey('items:k')).catch(() => null))?.includes('"v2"') === true,
       5_000,
       'the replayed write landing in Redis',
     );

@@ -9,7 +9,7 @@
  * - `WORKER_NAME`: goes into every value this worker's factory produces (`<key>@<name>#<run>`), so the test
  *   can tell which process produced a value.
  *
- * Every read that may load goes through the scope `items` (keys are full keys: no keyPrefix) and one
+ * Every read that may load goes through the scope `items` (full keys `items:<key>`) and one
  * factory that counts its runs per key and can be told to be slow. Once the cache is subscribed to the
  * backplane the worker sends `{ type: 'ready' }`; then it answers each `{ id, request }` with
  * `{ type: 'reply', id, ok, result | error }`.

@@ -1,4 +1,5 @@
 import { describe } from '../options/duration';
+import { escapeKeyPart } from './escapeKeyPart';
 
 /** Fills a key template from a call's arguments. */
 export type TemplateFiller = (args: ArrayLike<unknown>) => string;
@@ -10,6 +11,12 @@ const PLACEHOLDER = /\{([^{}]*)\}/g;
  * placeholders are read from the call's first object argument (`getUser({ userId: 1 })`); numeric ones
  * (`'{0}'`) are positional (`getUser(1)`). Placeholder values must be strings, numbers, bigints or
  * booleans, so a key is never built from `[object Object]` or `undefined`.
+ *
+ * Values are written with {@link escapeKeyPart} (`:` → `%3A`, `%` → `%25`, `{` → `%7B`, `}` → `%7D`) and
+ * the literal text is kept as it is. Two different placeholders must have a `:` somewhere in the literal
+ * text between them: then no value holds a `:`, so each value ends a known distance before the next `:`
+ * and two calls with different values never fill one template alike. `'{a}-{b}'` is refused (`a-b` +
+ * `c` and `a` + `b-c` would share a key).
  *
  * @param template the template
  * @param what where the template comes from, for error messages (e.g. "key template of getUser")
@@ -30,6 +37,14 @@ export function compileTemplate(template: string, what = 'key template'): Templa
   }
   literals.push(template.slice(last));
   if (fields.length === 0) return () => template;
+  for (let i = 1; i < fields.length; i++) {
+    if (fields[i] !== fields[i - 1] && !(literals[i] ?? '').includes(':')) {
+      throw new TypeError(
+        `the ${what} \`${template}\` has no \`:\` between {${fields[i - 1]}} and {${fields[i]}}, so two calls with ` +
+          `different values could fill it alike: separate placeholders with \`:\`, as in \`{${fields[i - 1]}}:{${fields[i]}}\``,
+      );
+    }
+  }
 
   return (args) => {
     let out = literals[0] ?? '';
@@ -67,7 +82,7 @@ function placeholderValue(args: ArrayLike<unknown>, field: string | number, temp
     case 'number':
     case 'bigint':
     case 'boolean':
-      return String(value);
+      return escapeKeyPart(value);
     default:
       throw new TypeError(
         `the ${what} \`${template}\` needs a string, number, bigint or boolean for {${field}}, got ${describe(value)}`,

@@ -130,10 +130,11 @@ export interface ScopeOptions<T = unknown> extends LoadOptions<T> {
    */
   maxSize?: number;
   /**
-   * Prepended, with `:`, to every key of the scope: `{ keyPrefix: 'products' }` stores `42` as
-   * `products:42`. Functions wrapped by `cached()` with keys derived from their arguments default to
-   * their scope's name.
-   * @default '' (none)
+   * The namespace of the scope's keys: the full key of local key `42` is `products:42` with
+   * `{ keyPrefix: 'products' }`. Written with `escapeKeyPart` (`:` → `%3A`, `%` → `%25`, `{` → `%7B`,
+   * `}` → `%7D`), so no two namespaces, nor a namespace and a key, can be mistaken for each other. Two
+   * scopes of one cache may not have the same namespace (a `TypeError`).
+   * @default the scope's name
    */
   keyPrefix?: string;
   /**

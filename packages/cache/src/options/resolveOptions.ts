@@ -93,11 +93,11 @@ export function resolveMaxSize(value: ScopeOptions['maxSize'], inherited: number
   return value;
 }
 
-/** Validates a `keyPrefix`. */
-export function resolveKeyPrefix(value: unknown): string {
-  if (value === undefined) return '';
-  if (typeof value !== 'string') {
-    throw new TypeError(`\`keyPrefix\` must be a string, got ${describe(value)}`);
+/** A scope's namespace: its `keyPrefix` (a non-empty string), else its name. */
+export function resolveKeyPrefix(value: unknown, scopeName: string): string {
+  if (value === undefined) return scopeName;
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`\`keyPrefix\` must be a non-empty string (omit it to use the scope's name), got ${describe(value)}`);
   }
   return value;
 }
