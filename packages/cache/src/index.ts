@@ -27,6 +27,7 @@ export type { AtomicFallback, CacheOptions, Clock, EntryOptions, GetOrSetOptions
 export type { AutoRecoveryOptions } from './AutoRecovery';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
 export { EventBus } from './events/EventBus';
+export { raceAbort } from './raceAbort';
 export type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
 export { CacheError, isCacheError } from './errors/CacheError';
 export { CacheTimeoutError, isCacheTimeoutError } from './errors/CacheTimeoutError';

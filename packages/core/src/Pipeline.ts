@@ -1,4 +1,4 @@
-import { CacheScope, EventBus, describeValue as describe, uncached } from '@toolkit/cache';
+import { CacheScope, EventBus, describeValue as describe, raceAbort, uncached } from '@toolkit/cache';
 import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
 import { CallState } from './CallState';
 import type { CallEvents, CallSite } from './CallState';
@@ -426,27 +426,3 @@ function forwardCacheEvents(scope: CacheScope<unknown>, emit: (build: (fn: strin
   };
 }
 
-/** Settles with `promise`, or rejects at once when `signal` aborts (the promise's outcome is then ignored). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(abortError(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => undefined);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
