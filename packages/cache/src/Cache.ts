@@ -353,7 +353,7 @@ export class Cache {
     const owner = scope === undefined ? undefined : this.#scopes.get(scope);
     if (owner !== undefined) owner.countL2Error();
     else this.#unscopedL2Errors++;
-    if (!this.#host.bus.active && owner?.listening !== true) return;
+    if (!this.#host.bus.wants('CACHE_L2_ERROR') && owner?.wants('CACHE_L2_ERROR') !== true) return;
     const event = cacheEvent.CACHE_L2_ERROR(scope ?? '', key ?? '', this.#host.clock.now(), operation, error);
     if (owner !== undefined) owner.emitEvent(event);
     else this.#host.bus.emit(event);

@@ -1,4 +1,5 @@
 import { Cache } from './Cache';
+import { cacheEvent } from './events/CacheEvents';
 import { uncached } from './uncached';
 import type { Uncached } from './uncached';
 import type { CacheScope } from './CacheScope';
@@ -924,5 +925,47 @@ describe('events and stats', () => {
     off();
     await scope.get('b');
     expect(seen).toEqual(['s:a']);
+  });
+});
+
+describe('events are built only for the types someone listens to', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('1,000 hits with a CACHE_MISS listener on the scope and one on the cache build no CACHE_HIT', async () => {
+    const cache = new Cache();
+    const scope = cache.scope<string>('users');
+    const hit = jest.spyOn(cacheEvent, 'CACHE_HIT');
+    const misses: string[] = [];
+    const loads: string[] = [];
+    scope.on('CACHE_MISS', (e) => void misses.push(e.key));
+    cache.on('CACHE_LOAD', (e) => void loads.push(e.key));
+    await scope.getOrSet('k', async () => 'v');
+    for (let i = 0; i < 1000; i++) await scope.getOrSet('k', async () => 'other');
+    expect(scope.getSync('k')).toBe('v'); // a direct read is a hit too
+    expect(hit).toHaveBeenCalledTimes(0);
+    expect(misses).toEqual(['users:k']);
+    expect(loads).toEqual(['users:k']);
+    expect(scope.stats()).toMatchObject({ hits: 1001, misses: 1 });
+  });
+
+  it('a miss builds no CACHE_MISS with only a CACHE_HIT listener, and * still receives every event', async () => {
+    const cache = new Cache();
+    const scope = cache.scope<string>('users');
+    const miss = jest.spyOn(cacheEvent, 'CACHE_MISS');
+    const hits: string[] = [];
+    const off = scope.on('CACHE_HIT', (e) => void hits.push(e.key));
+    await scope.getOrSet('k', async () => 'v');
+    await scope.getOrSet('k', async () => 'v');
+    expect(miss).toHaveBeenCalledTimes(0);
+    expect(hits).toEqual(['users:k']);
+    off();
+
+    const all: string[] = [];
+    cache.on('*', (e) => void all.push(`${e.type} ${e.key}`));
+    await scope.getOrSet('k', async () => 'v');
+    await scope.getOrSet('j', async () => 'w');
+    expect(all).toEqual(['CACHE_HIT users:k', 'CACHE_MISS users:j', 'CACHE_LOAD users:j']);
+    expect(hits).toEqual(['users:k']);
+    expect(miss).toHaveBeenCalledTimes(1);
   });
 });

@@ -175,7 +175,7 @@ export class CacheScope<V = unknown> {
     this.#l1 = new BoundedLru<CacheEntry>(maxSize, (key, entry) => {
       this.#unindex(key, entry.tags);
       this.#evictions++;
-      if (this.#listening()) this.#emit(cacheEvent.CACHE_EVICTION(this.name, this.fullKey(key), this.#host.clock.now()));
+      if (this.#wants('CACHE_EVICTION')) this.#emit(cacheEvent.CACHE_EVICTION(this.name, this.fullKey(key), this.#host.clock.now()));
     });
   }
 
@@ -241,7 +241,7 @@ export class CacheScope<V = unknown> {
       if (entry !== undefined) {
         if (now < entry.freshUntil) {
           this.#hits++;
-          if (this.#listening()) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now));
+          if (this.#wants('CACHE_HIT')) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now));
           if (now >= entry.refreshAt && !this.#flights.has(key)) {
             this.#load(key, policy, invoke, a, b, tagsOf, true, true);
           }
@@ -252,10 +252,11 @@ export class CacheScope<V = unknown> {
         if (throttledUntil !== undefined && now < throttledUntil) {
           this.#staleHits++;
           this.#misses++;
-          if (this.#listening()) {
+          const wantsMiss = this.#wants('CACHE_MISS');
+          if (wantsMiss || this.#wants('CACHE_STALE_HIT')) {
             const fullKey = this.fullKey(key);
-            this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
-            this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
+            if (wantsMiss) this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
+            if (this.#wants('CACHE_STALE_HIT')) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
           }
           if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
           return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
@@ -265,7 +266,7 @@ export class CacheScope<V = unknown> {
       }
     }
     this.#misses++;
-    if (this.#listening()) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
+    if (this.#wants('CACHE_MISS')) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
     const flight = (force ? undefined : this.#flights.get(key)) ?? this.#load(key, policy, invoke, a, b, tagsOf, false, force);
     const answer =
       stale === undefined && policy.hardTimeout === Number.POSITIVE_INFINITY
@@ -576,9 +577,9 @@ export class CacheScope<V = unknown> {
     this.#l2Errors++;
   }
 
-  /** @internal true while this scope's or the cache's listeners would receive an event */
-  get listening(): boolean {
-    return this.#listening();
+  /** @internal true while this scope's or the cache's listeners would receive an event of `type` */
+  wants(type: CacheEventName): boolean {
+    return this.#wants(type);
   }
 
   /** @internal delivers an event of the cache about this scope */
@@ -666,7 +667,7 @@ export class CacheScope<V = unknown> {
   #count(key: string, hit: boolean): void {
     if (hit) this.#hits++;
     else this.#misses++;
-    if (this.#listening()) {
+    if (this.#wants(hit ? 'CACHE_HIT' : 'CACHE_MISS')) {
       const now = this.#host.clock.now();
       this.#emit(hit ? cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now) : cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
     }
@@ -737,7 +738,7 @@ export class CacheScope<V = unknown> {
       (value) => {
         settle();
         // A stale L2 value that rescued a failed factory was reported as CACHE_LOAD_ERROR already.
-        if (!(value instanceof Rescued) && this.#listening()) {
+        if (!(value instanceof Rescued) && this.#wants('CACHE_LOAD')) {
           const now = clock.now();
           this.#emit(cacheEvent.CACHE_LOAD(this.name, this.fullKey(key), now, now - started, flight.background));
         }
@@ -752,7 +753,7 @@ export class CacheScope<V = unknown> {
           const entry = this.#entryFor(value as V, policy, flight.tags);
           if (entry !== undefined) this.#write(key, entry);
         }
-        if (!flight.discard && flight.background && this.#listening()) {
+        if (!flight.discard && flight.background && this.#wants('CACHE_REFRESH')) {
           const now = clock.now();
           this.#emit(cacheEvent.CACHE_REFRESH(this.name, this.fullKey(key), now, now - started));
         }
@@ -775,7 +776,7 @@ export class CacheScope<V = unknown> {
   #failed(key: string, policy: Policy, error: unknown, started: number, background: boolean): void {
     const now = this.#host.clock.now();
     this.#loadErrors++;
-    if (this.#listening()) {
+    if (this.#wants('CACHE_LOAD_ERROR')) {
       this.#emit(cacheEvent.CACHE_LOAD_ERROR(this.name, this.fullKey(key), now, now - started, error, background));
     }
     const entry = this.#l1.peek(key);
@@ -823,7 +824,7 @@ export class CacheScope<V = unknown> {
       this.#throttled.set(entry, Math.min(now + policy.failSafeThrottle, stale.staleUntil));
       this.#write(key, entry);
       this.#staleHits++;
-      if (this.#listening()) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, full, now, 'error', error));
+      if (this.#wants('CACHE_STALE_HIT')) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, full, now, 'error', error));
       return new Rescued(stale.value);
     }
   }
@@ -865,7 +866,7 @@ export class CacheScope<V = unknown> {
     const now = this.#host.clock.now();
     if (now >= stored.freshUntil) return undefined;
     this.#l2Hits++;
-    if (this.#listening()) this.#emit(cacheEvent.CACHE_L2_HIT(this.name, full, now));
+    if (this.#wants('CACHE_L2_HIT')) this.#emit(cacheEvent.CACHE_L2_HIT(this.name, full, now));
     return new Loaded(stored.value, this.#fromStored(stored, policy));
   }
 
@@ -897,7 +898,7 @@ export class CacheScope<V = unknown> {
       };
       const serveStale = (entry: CacheEntry, reason: StaleReason, error?: unknown) => {
         this.#staleHits++;
-        if (this.#listening()) {
+        if (this.#wants('CACHE_STALE_HIT')) {
           this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, this.fullKey(key), clock.now(), reason, error));
         }
         resolve(entry.value as V);
@@ -906,7 +907,7 @@ export class CacheScope<V = unknown> {
         // The load goes on without this caller: when it completes, it is a background refresh.
         flight.background = true;
         const now = clock.now();
-        if (this.#listening()) {
+        if (this.#wants('CACHE_TIMEOUT')) {
           this.#emit(cacheEvent.CACHE_TIMEOUT(this.name, this.fullKey(key), now, now - started, timeout));
         }
       };
@@ -1005,13 +1006,14 @@ export class CacheScope<V = unknown> {
     this.#flights.delete(key);
   }
 
-  #listening(): boolean {
-    return this.#bus.active || this.#host.bus.active;
+  /** Whether an event of `type` would reach a listener of this scope or of the cache: build it only then. */
+  #wants(type: CacheEventName): boolean {
+    return this.#bus.wants(type) || this.#host.bus.wants(type);
   }
 
   #emit(event: CacheEvent): void {
-    if (this.#bus.active) this.#bus.emit(event);
-    if (this.#host.bus.active) this.#host.bus.emit(event);
+    if (this.#bus.wants(event.type)) this.#bus.emit(event);
+    if (this.#host.bus.wants(event.type)) this.#host.bus.emit(event);
   }
 }
 

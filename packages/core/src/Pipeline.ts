@@ -1,5 +1,5 @@
 import { CacheScope, EventBus, describeValue as describe, raceAbort, uncached } from '@toolkit/cache';
-import type { Cache, CacheEvent, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
+import type { Cache, CacheEvent, CacheEventName, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
 import { CallState } from './CallState';
 import type { CallEvents, CallSite } from './CallState';
 import { enterAttempt, leaveAttempt, neverAborted, SoleAttempt } from './context';
@@ -150,8 +150,8 @@ export class Pipeline {
     const emit = (build: (functionName: string) => ResilienceEvent) => {
       if (!bus.active && !global.active) return;
       const event = build(functionName);
-      if (bus.active) bus.emit(event);
-      if (global.active) global.emit(event);
+      if (bus.wants(event.type)) bus.emit(event);
+      if (global.wants(event.type)) global.emit(event);
     };
     const events: CallEvents = {
       get active() {
@@ -182,9 +182,9 @@ export class Pipeline {
       // V is already awaited; cached() would await it again, which TypeScript cannot see is the same type.
       const cacheIt = this.#host.cache.cached.bind(this.#host.cache) as (f: typeof loader, o: object) => CachedFunction<A, V>;
       cached = cacheIt(loader, cacheOption instanceof CacheScope ? { scope: cacheOption, name: functionName } : { name: functionName, ...cacheOption });
-      const forward = forwardCacheEvents(cached.scope, emit);
-      this.#syncs.add(() => forward(bus.active || global.active));
-      forward(bus.active || global.active);
+      const forward = forwardCacheEvents(cached.scope, emit, (type) => bus.wants(type) || global.wants(type));
+      this.#syncs.add(forward);
+      forward();
       const hit = cached;
       wrapped = hit as unknown as ResilientFunction<A, V>;
       Object.defineProperty(wrapped, 'withSignal', {
@@ -397,9 +397,27 @@ function unwrapPassthrough(error: unknown): never {
   throw error instanceof Passthrough ? error.error : error;
 }
 
-/** Forwards a scope's cache events into the pipeline's stream while `on` is true. */
-function forwardCacheEvents(scope: CacheScope<unknown>, emit: (build: (fn: string) => ResilienceEvent) => void) {
-  let unsubscribe: (() => void) | undefined;
+/** The cache events a pipeline forwards, and the pipeline event each becomes. */
+const FORWARDED = [
+  ['CACHE_HIT', 'CACHE_HIT'],
+  ['CACHE_MISS', 'CACHE_MISS'],
+  ['CACHE_EVICTION', 'CACHE_EVICTION'],
+  ['CACHE_REFRESH', 'CACHE_REFRESH'],
+  ['CACHE_STALE_HIT', 'CACHE_STALE_HIT'],
+  // CACHE_LOAD_ERROR is not forwarded: the pipeline reports its own outcome (FAILURE), with attempts and error.
+  ['CACHE_TIMEOUT', 'TIMEOUT'],
+] as const satisfies ReadonlyArray<readonly [CacheEventName, EventTypeName]>;
+
+/**
+ * Forwards a scope's cache events into the pipeline's stream. The returned sync subscribes to the scope
+ * only for the types whose pipeline event someone `wants`, so that the scope builds no event of the
+ * others (a hit builds nothing unless CACHE_HIT or `'*'` has a listener); call it when listeners change.
+ */
+function forwardCacheEvents(
+  scope: CacheScope<unknown>,
+  emit: (build: (fn: string) => ResilienceEvent) => void,
+  wants: (type: EventTypeName) => boolean,
+): () => void {
   const relay = (event: CacheEvent) => {
     switch (event.type) {
       case 'CACHE_HIT':
@@ -413,16 +431,20 @@ function forwardCacheEvents(scope: CacheScope<unknown>, emit: (build: (fn: strin
       case 'CACHE_TIMEOUT':
         return emit((fn) => resilienceEvent.TIMEOUT(fn, { key: event.key, durationMs: event.durationMs }));
       default:
-        // CACHE_LOAD_ERROR: the pipeline reports its own outcome (FAILURE), with attempts and error.
         return undefined;
     }
   };
-  return (on: boolean) => {
-    if (on && unsubscribe === undefined) unsubscribe = scope.on('*', relay);
-    else if (!on && unsubscribe !== undefined) {
-      unsubscribe();
-      unsubscribe = undefined;
-    }
+  const unsubscribes: Array<(() => void) | undefined> = FORWARDED.map(() => undefined);
+  return () => {
+    FORWARDED.forEach(([from, to], i) => {
+      const on = wants(to);
+      const unsubscribe = unsubscribes[i];
+      if (on && unsubscribe === undefined) unsubscribes[i] = scope.on(from, relay);
+      else if (!on && unsubscribe !== undefined) {
+        unsubscribe();
+        unsubscribes[i] = undefined;
+      }
+    });
   };
 }
 

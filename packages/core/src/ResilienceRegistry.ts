@@ -174,7 +174,7 @@ export class ResilienceRegistry {
   }
 
   #emit(event: ResilienceEvent): void {
-    if (this.#bus.active) this.#bus.emit(event);
+    if (this.#bus.wants(event.type)) this.#bus.emit(event);
   }
 }
 

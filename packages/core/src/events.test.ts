@@ -1,6 +1,7 @@
 // The one event stream of resilient(): the shape of every event, where listeners attach, what a
 // throwing listener can (not) do, and cache events forwarded only while someone listens.
-import { EventType, ResilienceRegistry } from './index';
+import { cacheEvent } from '@toolkit/cache';
+import { EventType, ResilienceRegistry, resilienceEvent } from './index';
 import type { ResilienceEvent, ResilienceEventListener } from './index';
 import { watchUnhandledRejections } from '../test/unhandledRejections';
 
@@ -496,5 +497,63 @@ describe('cache events are forwarded only while someone listens', () => {
     expect((await slow) as Error).toMatchObject({ name: 'CacheTimeoutError' });
     expect(events.find((e) => e.type === 'TIMEOUT')).toMatchObject({ key: wrapped.cache?.keyFor(3), durationMs: 5000 });
     await jest.advanceTimersByTimeAsync(5000);
+  });
+});
+
+describe('cache events are built only for the types someone listens to', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('1,000 hits build no event when the listeners want only CACHE_MISS and SUCCESS', async () => {
+    const registry = new ResilienceRegistry();
+    const policy = registry.resilient({ cache: { ttl: '1m' } });
+    const wrapped = policy(async (id: number) => id);
+    const cacheHit = jest.spyOn(cacheEvent, 'CACHE_HIT');
+    const pipelineHit = jest.spyOn(resilienceEvent, 'CACHE_HIT');
+    const seen: string[] = [];
+    policy.on('CACHE_MISS', (e) => void seen.push(`${e.type} ${e.key ?? ''}`));
+    registry.on('SUCCESS', (e) => void seen.push(`${e.type} ${e.attempt ?? 0}`));
+    await wrapped(1);
+    for (let i = 0; i < 1000; i++) await wrapped(1);
+    expect(cacheHit).toHaveBeenCalledTimes(0);
+    expect(pipelineHit).toHaveBeenCalledTimes(0);
+    expect(seen).toEqual([`CACHE_MISS ${wrapped.cache?.keyFor(1)}`, 'SUCCESS 1']);
+    expect(wrapped.cache?.scope.stats()).toMatchObject({ hits: 1000, misses: 1 });
+  });
+
+  it('a CACHE_HIT listener added later gets the hits, and once it leaves they are built no more', async () => {
+    const registry = new ResilienceRegistry();
+    const policy = registry.resilient({ cache: { ttl: '1m' } });
+    const wrapped = policy(async (id: number) => id);
+    const cacheHit = jest.spyOn(cacheEvent, 'CACHE_HIT');
+    registry.on('TIMEOUT', () => undefined);
+    await wrapped(1);
+    await wrapped(1);
+    expect(cacheHit).toHaveBeenCalledTimes(0);
+
+    const hits: string[] = [];
+    const off = registry.on('CACHE_HIT', (e) => void hits.push(`${e.functionName} ${e.key ?? ''}`));
+    await wrapped(1);
+    await wrapped(1);
+    expect(hits).toEqual([`anonymous ${wrapped.cache?.keyFor(1)}`, `anonymous ${wrapped.cache?.keyFor(1)}`]);
+    expect(cacheHit).toHaveBeenCalledTimes(2);
+    off();
+    await wrapped(1);
+    expect(cacheHit).toHaveBeenCalledTimes(2);
+    expect(hits).toHaveLength(2);
+  });
+
+  it("'*' still receives every event next to listeners of one type", async () => {
+    const registry = new ResilienceRegistry();
+    const policy = registry.resilient({ cache: { ttl: '1m' } });
+    const wrapped = policy(async (id: number) => id);
+    const all: string[] = [];
+    const misses: string[] = [];
+    policy.on('CACHE_MISS', (e) => void misses.push(e.type));
+    registry.on('*', (e) => void all.push(e.type));
+    await wrapped(1);
+    await wrapped(1);
+    await wrapped(2);
+    expect(all).toEqual(['CACHE_MISS', 'SUCCESS', 'CACHE_HIT', 'CACHE_MISS', 'SUCCESS']);
+    expect(misses).toEqual(['CACHE_MISS', 'CACHE_MISS']);
   });
 });

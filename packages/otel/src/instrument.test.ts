@@ -1,7 +1,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
-import { Cache, MemoryStore } from '@toolkit/cache';
+import { Cache, MemoryStore, cacheEvent } from '@toolkit/cache';
 import type { CacheStore } from '@toolkit/cache';
-import { ResilienceRegistry, defaultRegistry, resilient } from '@toolkit/core';
+import { ResilienceRegistry, defaultRegistry, resilienceEvent, resilient } from '@toolkit/core';
 import { durationMs, telemetry, useAsyncContext } from '../test/harness';
 import type { Telemetry } from '../test/harness';
 import { instrument } from './instrument';
@@ -315,6 +315,27 @@ describe('a ResilienceRegistry', () => {
     await getUser(1);
     const scope = { [A.CACHE_SCOPE]: 'getUser' };
     expect(await t.value(M.CACHE_REQUESTS, { ...scope, [A.CACHE_RESULT]: 'hit' })).toBe(2);
+    expect(await t.value(M.CACHE_REQUESTS, { ...scope, [A.CACHE_RESULT]: 'miss' })).toBe(1);
+    expect(await t.value(M.CALLS, { [A.FUNCTION_NAME]: 'getUser', [A.OUTCOME]: 'success' })).toBe(1);
+    expect(t.spans().map((s) => s.name)).toEqual(['resilient getUser', 'load getUser']);
+  });
+
+  it('an instrumented hit through resilient() builds no event object', async () => {
+    const registry = new ResilienceRegistry();
+    setUp({ registry, cache: registry.cache });
+    const getUser = registry.resilient({ cache: { ttl: '1m' } })(async function getUser(id: number) {
+      return { id };
+    });
+    await getUser(1);
+    const builders = [
+      ...Object.keys(cacheEvent).map((type) => jest.spyOn(cacheEvent, type as keyof typeof cacheEvent)),
+      ...Object.keys(resilienceEvent).map((type) => jest.spyOn(resilienceEvent, type as keyof typeof resilienceEvent)),
+    ];
+    for (let i = 0; i < 1000; i++) await getUser(1);
+    expect(builders.map((b) => b.mock.calls.length).reduce((a, b) => a + b, 0)).toBe(0);
+    for (const b of builders) b.mockRestore();
+    const scope = { [A.CACHE_SCOPE]: 'getUser' };
+    expect(await t.value(M.CACHE_REQUESTS, { ...scope, [A.CACHE_RESULT]: 'hit' })).toBe(1000);
     expect(await t.value(M.CACHE_REQUESTS, { ...scope, [A.CACHE_RESULT]: 'miss' })).toBe(1);
     expect(await t.value(M.CALLS, { [A.FUNCTION_NAME]: 'getUser', [A.OUTCOME]: 'success' })).toBe(1);
     expect(t.spans().map((s) => s.name)).toEqual(['resilient getUser', 'load getUser']);

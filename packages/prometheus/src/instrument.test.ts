@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
-import { Cache, MemoryStore } from '@toolkit/cache';
+import { Cache, MemoryStore, cacheEvent } from '@toolkit/cache';
 import type { CacheStore } from '@toolkit/cache';
-import { ResilienceRegistry } from '@toolkit/core';
+import { ResilienceRegistry, resilienceEvent } from '@toolkit/core';
 import { PrometheusMetricName as M, instrument } from './instrument';
 import type { PrometheusInstrumentation, PrometheusOptions } from './instrument';
 
@@ -240,6 +240,27 @@ describe('a ResilienceRegistry', () => {
     await getUser(1);
     expect(await samples(register, M.CACHE_REQUESTS)).toEqual([
       [{ scope: 'getUser', result: 'hit' }, 2],
+      [{ scope: 'getUser', result: 'miss' }, 1],
+    ]);
+    expect(await samples(register, M.CALLS)).toEqual([[{ function: 'getUser', outcome: 'success' }, 1]]);
+  });
+
+  it('an instrumented hit through resilient() builds no event object', async () => {
+    const registry = new ResilienceRegistry();
+    setUp({ registry, cache: registry.cache });
+    const getUser = registry.resilient({ cache: { ttl: '1m' } })(async function getUser(id: number) {
+      return { id };
+    });
+    await getUser(1);
+    const builders = [
+      ...Object.keys(cacheEvent).map((type) => jest.spyOn(cacheEvent, type as keyof typeof cacheEvent)),
+      ...Object.keys(resilienceEvent).map((type) => jest.spyOn(resilienceEvent, type as keyof typeof resilienceEvent)),
+    ];
+    for (let i = 0; i < 1000; i++) await getUser(1);
+    expect(builders.map((b) => b.mock.calls.length).reduce((a, b) => a + b, 0)).toBe(0);
+    for (const b of builders) b.mockRestore();
+    expect(await samples(register, M.CACHE_REQUESTS)).toEqual([
+      [{ scope: 'getUser', result: 'hit' }, 1000],
       [{ scope: 'getUser', result: 'miss' }, 1],
     ]);
     expect(await samples(register, M.CALLS)).toEqual([[{ function: 'getUser', outcome: 'success' }, 1]]);

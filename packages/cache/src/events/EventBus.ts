@@ -1,13 +1,14 @@
 /**
- * Typed listeners of one emitter (a cache, a scope, a `resilient()` pipeline). `active` lets emitters
- * skip building an event nobody listens to, which keeps hot paths free of allocations. A listener that
+ * Typed listeners of one emitter (a cache, a scope, a `resilient()` pipeline). `wants(type)` lets emitters
+ * skip building an event nobody listens to, which keeps hot paths free of allocations even while other
+ * types have listeners; `active` says whether any listener at all is registered. A listener that
  * throws, or returns a promise that rejects, is reported to `onListenerError`, never to the code that
  * emitted the event (and never becomes an unhandled rejection).
  *
  * @example
  * const bus = new EventBus<MyEvent>(MyEventType, (error) => console.warn(error));
  * const off = bus.on('THING_HAPPENED', (event) => console.log(event));
- * if (bus.active) bus.emit({ type: 'THING_HAPPENED' });
+ * if (bus.wants('THING_HAPPENED')) bus.emit({ type: 'THING_HAPPENED' });
  */
 export class EventBus<E extends { readonly type: string }> {
   #all: Array<(event: E) => void> = [];
@@ -18,13 +19,22 @@ export class EventBus<E extends { readonly type: string }> {
   /**
    * @param types the known event types (an object whose keys are the type names), to refuse typos
    * @param onListenerError receives what a listener throws
-   * @param onActiveChange called when `active` changes (first listener added, last one removed)
+   * @param onWantsChange called when what `wants()` answers for some type changes (a type, or `'*'`, gets
+   *   its first listener or loses its last), with the new `active`
    */
   constructor(
     private readonly types: Readonly<Record<string, unknown>>,
     private readonly onListenerError: (error: unknown) => void,
-    private readonly onActiveChange?: (active: boolean) => void,
+    private readonly onWantsChange?: (active: boolean) => void,
   ) {}
+
+  /**
+   * Whether an event of `type` would reach a listener now: one of that type or of `'*'`. O(1) and
+   * allocation-free, for hot paths: build the event only when this is true.
+   */
+  wants(type: E['type']): boolean {
+    return this.#all.length > 0 || this.#byType.has(type);
+  }
 
   /** Listens to one event type, or to all with `'*'`. Returns a function that unsubscribes. */
   on<K extends E['type']>(type: K | '*', listener: (event: Extract<E, { type: K }>) => void): () => void {
@@ -38,28 +48,37 @@ export class EventBus<E extends { readonly type: string }> {
     }
     const fn = listener as (event: E) => void;
     // Arrays are replaced, never mutated, so a listener that (un)subscribes cannot disturb an emit loop.
-    if (type === '*') this.#all = [...this.#all, fn];
-    else this.#byType.set(type, [...(this.#byType.get(type) ?? []), fn]);
-    this.#setActive(true);
+    let first: boolean;
+    if (type === '*') {
+      first = this.#all.length === 0;
+      this.#all = [...this.#all, fn];
+    } else {
+      const typed = this.#byType.get(type);
+      first = typed === undefined;
+      this.#byType.set(type, [...(typed ?? []), fn]);
+    }
+    if (first) this.#changed();
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
+      let last: boolean;
       if (type === '*') {
         this.#all = this.#all.filter((l) => l !== fn);
+        last = this.#all.length === 0;
       } else {
         const rest = (this.#byType.get(type) ?? []).filter((l) => l !== fn);
-        if (rest.length === 0) this.#byType.delete(type);
+        last = rest.length === 0;
+        if (last) this.#byType.delete(type);
         else this.#byType.set(type, rest);
       }
-      this.#setActive(this.#all.length > 0 || this.#byType.size > 0);
+      if (last) this.#changed();
     };
   }
 
-  #setActive(active: boolean): void {
-    if (this.active === active) return;
-    this.active = active;
-    this.onActiveChange?.(active);
+  #changed(): void {
+    this.active = this.#all.length > 0 || this.#byType.size > 0;
+    this.onWantsChange?.(this.active);
   }
 
   /** Delivers an event to its listeners. */
