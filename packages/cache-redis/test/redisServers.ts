@@ -278,7 +278,7 @@ export function closeClient(client: Redis | Cluster): void {
 }
 
 /** Rejects after `ms` unless `promise` settles first (the timer never outlives the race). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
@@ -679,4 +679,43 @@ export function testClusterClient(nodes: RedisClusterNode[]): Cluster {
     clusterRetryStrategy: (times) => (times > 5 ? null : 100),
     redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2_000 },
   });
+}
+
+/** What {@link privateRedisPerTest} gives a test file. */
+export interface PrivateRedisPerTest {
+  /** This test's own server (started before it, stopped after it). */
+  readonly server: RedisServerHandle;
+  /** Cleanups a test registers (clients, caches); run after it, last first, each bounded to 5 s. */
+  readonly closers: Array<() => Promise<void> | void>;
+}
+
+/**
+ * A redis-server of its own for every test of the calling file (never the shared one): started in
+ * `beforeEach`, stopped in `afterEach` after the test's `closers`, and any left over killed after the file.
+ * Call once at the top level of a test file.
+ */
+export function privateRedisPerTest(): PrivateRedisPerTest {
+  let current: RedisServerHandle | undefined;
+  const closers: Array<() => Promise<void> | void> = [];
+  beforeEach(async () => {
+    current = await startRedisServer();
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await within(Promise.resolve(close()), 5_000, 'a cleanup').catch((error: unknown) => console.error(error));
+    }
+    await current?.stop();
+    current = undefined;
+  });
+  afterAll(async () => {
+    // Only does something if a test failed half-way.
+    await killAllTrackedRedisServers();
+  });
+  return {
+    get server() {
+      if (current === undefined) throw new Error('privateRedisPerTest().server is only there while a test runs');
+      return current;
+    },
+    closers,
+  };
 }

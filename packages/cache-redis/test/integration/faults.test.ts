@@ -13,8 +13,7 @@ import { Cache } from '@toolkit/cache';
 import type { CacheEventMap } from '@toolkit/cache';
 import { RedisBackplane, RedisStore } from '@toolkit/cache-redis';
 import type { RedisBreakerState } from '@toolkit/cache-redis';
-import { closeClient, killAllTrackedRedisServers, startRedisServer } from '../redisServers';
-import type { RedisServerHandle } from '../redisServers';
+import { closeClient, privateRedisPerTest, within } from '../redisServers';
 
 type L2ErrorEvent = CacheEventMap['CACHE_L2_ERROR'];
 
@@ -28,15 +27,6 @@ const CALL_LIMIT_MS = 5_000;
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /** Rejects after `ms` unless `promise` settles first, so that no call or cleanup can hang a test. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Our guard's TimeoutError (E_TIMEOUT), or ioredis's own command timeout. */
 const isTimeout = (error: unknown) =>
   isTimeoutError(error) || /timed out/i.test(String((error as Error | null)?.message));
@@ -61,23 +51,8 @@ interface Rig {
   factory: (key: string) => () => Promise<string>;
 }
 
-let server: RedisServerHandle | undefined;
-const closers: Array<() => Promise<void> | void> = [];
-
-beforeEach(async () => {
-  server = await startRedisServer();
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await within(Promise.resolve(close()), 5_000, 'a cleanup').catch((error: unknown) => console.error(error));
-  await server?.stop();
-  server = undefined;
-});
-
-afterAll(async () => {
-  // Only does something if a test failed half-way.
-  await killAllTrackedRedisServers();
-});
+const redis = privateRedisPerTest();
+const closers = redis.closers;
 
 /** A cache as an app would build it on `url`: Redis L2 + backplane, with the short guard above. */
 async function rig(url: string, options: { ttl: number; failSafe?: number }): Promise<Rig> {
@@ -113,7 +88,7 @@ async function timedCall(r: Rig, key: string): Promise<{ key: string; value?: un
 
 describe('Redis faults (a private redis-server per test)', () => {
   it('killed mid-run: 300 calls over 5 keys across the kill all answer right, and the L2 failures are reported', async () => {
-    const s = server!;
+    const s = redis.server;
     // ttl 40 ms: keys keep expiring from L1, so calls keep going to Redis (and, after the kill, to the factory).
     const r = await rig(s.url, { ttl: 40, failSafe: 60_000 });
     const raw = rawClient(s.url);
@@ -152,7 +127,7 @@ describe('Redis faults (a private redis-server per test)', () => {
   });
 
   it('paused with CLIENT PAUSE for 2 s: every call stays bounded by the L2 timeout and answers right', async () => {
-    const s = server!;
+    const s = redis.server;
     const r = await rig(s.url, { ttl: 60_000 });
     expect(await bounded(r.items.getOrSet('warm', r.factory('warm')))).toBe('value of warm');
 
@@ -193,7 +168,7 @@ describe('Redis faults (a private redis-server per test)', () => {
   });
 
   it('killed then restarted on the same port: the same cache goes back to Redis by itself (writes and L2 hits)', async () => {
-    const s = server!;
+    const s = redis.server;
     const r = await rig(s.url, { ttl: 60_000 });
     const states = new Set<RedisBreakerState>();
 
@@ -264,7 +239,7 @@ describe('Redis faults (a private redis-server per test)', () => {
     ['JSON that is not an entry', Buffer.from('{"hello":"world"}\n42')],
     ['an entry header with a broken body', Buffer.from(`{"f":${Date.now() + 60_000},"s":${Date.now() + 60_000},"t":[],"v":[]}\n{"half":`)],
   ])('garbage under a key (%s) is a miss: the factory runs, a decode CACHE_L2_ERROR is emitted', async (_what, bytes) => {
-    const s = server!;
+    const s = redis.server;
     const r = await rig(s.url, { ttl: 60_000 });
     const raw = rawClient(s.url);
     closers.push(() => closeClient(raw));

@@ -8,38 +8,14 @@ import { Cache } from '@toolkit/cache';
 import type { CacheEventMap } from '@toolkit/cache';
 import { RedisBackplane, RedisStore, v8Serializer } from '@toolkit/cache-redis';
 import type { RedisSerializer } from '@toolkit/cache-redis';
-import { killAllTrackedRedisServers, startRedisServer } from '../redisServers';
-import type { RedisServerHandle } from '../redisServers';
+import { privateRedisPerTest, within } from '../redisServers';
 
 const TIMEOUT_MS = 200;
 const PREFIX = 'ordered';
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-let server: RedisServerHandle | undefined;
-const closers: Array<() => Promise<void> | void> = [];
-
-beforeEach(async () => {
-  server = await startRedisServer();
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await within(Promise.resolve(close()), 5_000, 'a cleanup').catch((error: unknown) => console.error(error));
-  await server?.stop();
-  server = undefined;
-});
-
-afterAll(async () => {
-  await killAllTrackedRedisServers();
-});
+const redis = privateRedisPerTest();
+const closers = redis.closers;
 
 /** A store; the test's own readers get a roomy timeout (a fresh connection on a busy machine is slow). */
 function storeOn(url: string, serializer?: RedisSerializer, timeoutMs = 2_000): RedisStore {
@@ -73,7 +49,7 @@ async function cacheOn(url: string, options: { backplane?: boolean; serializer?:
 
 describe('atomic tagged writes (a private redis-server per test)', () => {
   it('a tagged set whose round trip timed out (Redis paused) lands whole after the pause: value and tag version', async () => {
-    const s = server!;
+    const s = redis.server;
     const first = await cacheOn(s.url);
     // Another process, which has never seen tag t's version: its write still takes one round trip.
     const writer = await cacheOn(s.url);
@@ -102,7 +78,7 @@ describe.each([
   ['v8', v8Serializer],
 ])('ordered writes, %s serializer (a private redis-server per test)', (_name, serializer) => {
   it('a load that started before another process wrote cannot replace that write in Redis', async () => {
-    const s = server!;
+    const s = redis.server;
     // The slow loader does not hear the others (no backplane): only the stamp can stop its late write.
     // No fault here: a roomy timeout, so that a busy machine cannot turn a slow reply into an L2 error.
     const options = { timeoutMs: 2_000, ...(serializer === undefined ? {} : { serializer }) };

@@ -9,8 +9,7 @@ import { Redis } from 'ioredis';
 import { Cache } from '@toolkit/cache';
 import type { CacheEventMap } from '@toolkit/cache';
 import { RedisBackplane, RedisStore } from '@toolkit/cache-redis';
-import { closeClient, killAllTrackedRedisServers, startRedisServer } from '../redisServers';
-import type { RedisServerHandle } from '../redisServers';
+import { closeClient, privateRedisPerTest, within } from '../redisServers';
 
 const TIMEOUT_MS = 200;
 /** Far longer than any wait below: a breaker that closes in time was closed by the reconnection. */
@@ -19,15 +18,6 @@ const guard = { timeoutMs: TIMEOUT_MS, breaker: { consecutiveFailures: 2, halfOp
 const PREFIX = 'recovery';
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Polls `condition` every 10 ms; resolves to the ms it took, rejects after `ms`. */
 async function eventually(condition: () => Promise<boolean> | boolean, ms: number, what: string): Promise<number> {
@@ -45,22 +35,8 @@ function rawClient(url: string): Redis {
   return client;
 }
 
-let server: RedisServerHandle | undefined;
-const closers: Array<() => Promise<void> | void> = [];
-
-beforeEach(async () => {
-  server = await startRedisServer();
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await within(Promise.resolve(close()), 5_000, 'a cleanup').catch((error: unknown) => console.error(error));
-  await server?.stop();
-  server = undefined;
-});
-
-afterAll(async () => {
-  await killAllTrackedRedisServers();
-});
+const redis = privateRedisPerTest();
+const closers = redis.closers;
 
 async function processOn(url: string) {
   const store = RedisStore.connect(url, { prefix: PREFIX, ...guard });
@@ -81,7 +57,7 @@ const nextReady = (client: Redis | import('ioredis').Cluster) => new Promise<num
 
 describe('auto-recovery (a private redis-server per test, killed and restarted)', () => {
   it('the store and backplane breakers close within 1 s of the reconnection, not at their 10 s half-open timer', async () => {
-    const s = server!;
+    const s = redis.server;
     const a = await processOn(s.url);
     await s.kill();
     // Failures open both breakers (a scope's clear() deletes its L2 entries and publishes a message).
@@ -106,7 +82,7 @@ describe('auto-recovery (a private redis-server per test, killed and restarted)'
   });
 
   it('stopped with SIGSTOP (its connections stay, no reconnection): the probe closes the breaker within ~1 s of SIGCONT, and the write made meanwhile reaches the other process', async () => {
-    const s = server!;
+    const s = redis.server;
     const writer = await processOn(s.url);
     const reader = await processOn(s.url);
     await writer.items.set('k', 'v1');
@@ -132,7 +108,7 @@ describe('auto-recovery (a private redis-server per test, killed and restarted)'
   });
 
   it('a write made while Redis was down reaches Redis after the restart, and the other process serves it', async () => {
-    const s = server!;
+    const s = redis.server;
     const writer = await processOn(s.url);
     const reader = await processOn(s.url);
     await writer.items.set('k', 'v1');

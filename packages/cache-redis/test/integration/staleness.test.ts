@@ -12,7 +12,7 @@
  */
 import { Cache } from '@toolkit/cache';
 import { RedisBackplane, RedisStore } from '@toolkit/cache-redis';
-import { killAllTrackedRedisServers, startRedisServer } from '../redisServers';
+import { killAllTrackedRedisServers, startRedisServer, within } from '../redisServers';
 import type { RedisServerHandle } from '../redisServers';
 
 const PREFIX = 'stale';
@@ -22,15 +22,6 @@ const READERS = 3;
 const ROUNDS = 100;
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 const tick = () => new Promise<void>((done) => setImmediate(done));
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 let server: RedisServerHandle | undefined;
 const closers: Array<() => Promise<void> | void> = [];
