@@ -88,7 +88,7 @@ export function describeHttpCacheContract(framework: string, start: (fixture: Co
       failing = false;
       const registry = new ResilienceRegistry({ cache });
       // A breaker opened by a failure, as in production: calls are rejected until it half-opens.
-      const guarded = registry.resilient({ circuitBreaker: { failureThreshold: 1, halfOpenAfter: '10s' } })(async (): Promise<string> => {
+      const guarded = registry.resilient({ circuitBreaker: { failureThreshold: 1, halfOpenAfter: '30s' } })(async (): Promise<string> => {
         throw new Error('inventory down');
       });
       await expect(guarded()).rejects.toThrow('inventory down');
@@ -292,7 +292,8 @@ export function describeHttpCacheContract(framework: string, start: (fixture: Co
     it('maps an open circuit of resilient() to 503 with Retry-After, a timeout to 504', async () => {
       const open = await fetchText('/open');
       expect(open.status).toBe(503);
-      expect(open.headers.get('retry-after')).toBe('10');
+      // When the breaker half-opens (its halfOpenAfter, 30 s), not the configured fallback (10 s).
+      expect(open.headers.get('retry-after')).toBe('30');
       expect(open.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(JSON.parse(open.body)).toMatchObject({ error: 'Service Unavailable', code: 'E_CIRCUIT_OPEN' });
       const timeout = await fetchText('/timeout');

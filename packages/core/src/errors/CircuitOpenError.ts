@@ -4,8 +4,14 @@ import { ResilienceError, hasCode } from './ResilienceError';
 export class CircuitOpenError extends ResilienceError {
   /** True when the circuit was opened by `isolate()`, not by failures. */
   readonly isolated: boolean;
+  /**
+   * How long until the circuit half-opens and lets a trial call through, in milliseconds (`0` when it is
+   * due): what an HTTP `Retry-After` should say. `undefined` when the circuit is isolated (it waits for
+   * `reset()`) or the breaker could not tell.
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(context: { functionName?: string; isolated?: boolean; cause?: unknown } = {}) {
+  constructor(context: { functionName?: string; isolated?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
     super(
       'E_CIRCUIT_OPEN',
       context.isolated
@@ -15,6 +21,7 @@ export class CircuitOpenError extends ResilienceError {
     );
     this.name = 'CircuitOpenError';
     this.isolated = context.isolated ?? false;
+    this.retryAfterMs = this.isolated ? undefined : context.retryAfterMs;
   }
 }
 

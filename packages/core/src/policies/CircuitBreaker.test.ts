@@ -99,6 +99,23 @@ describe('circuit breaker: consecutive failures', () => {
     expect(failures.slice(2).every((e) => isCircuitOpenError(e.error))).toBe(true);
   });
 
+  it('a CircuitOpenError says how long until the circuit half-opens (retryAfterMs), for Retry-After', async () => {
+    const { policy } = setup({ failureThreshold: 2, halfOpenAfter: '10s' });
+    const { fn, mode } = switchable();
+    const wrapped = policy(fn);
+    await rejection(wrapped());
+    await rejection(wrapped()); // opens now
+    expect(await rejection(wrapped())).toMatchObject({ retryAfterMs: 10_000 });
+    await jest.advanceTimersByTimeAsync(2_500);
+    expect(await rejection(wrapped())).toMatchObject({ retryAfterMs: 7_500 });
+    await jest.advanceTimersByTimeAsync(7_499);
+    expect(await rejection(wrapped())).toMatchObject({ retryAfterMs: 1 });
+    await jest.advanceTimersByTimeAsync(1);
+    mode.fail = false;
+    await expect(wrapped()).resolves.toBe('ok'); // the half-open trial
+    expect(new CircuitOpenError({ isolated: true, retryAfterMs: 5 }).retryAfterMs).toBeUndefined();
+  });
+
   it('counts only consecutive failures: a success in between starts the count again', async () => {
     const { policy } = setup({ failureThreshold: 3 });
     const { fn, mode } = switchable();
@@ -506,7 +523,7 @@ describe('circuit breaker: isolate and reset', () => {
     for (let i = 0; i < 3; i++) {
       const error = await rejection(wrapped());
       expect(error).toBeInstanceOf(CircuitOpenError);
-      expect(error).toMatchObject({ code: 'E_CIRCUIT_OPEN', isolated: true });
+      expect(error).toMatchObject({ code: 'E_CIRCUIT_OPEN', isolated: true, retryAfterMs: undefined });
       await jest.advanceTimersByTimeAsync(60_000); // an isolated circuit never half-opens
     }
     expect(fn).not.toHaveBeenCalled();

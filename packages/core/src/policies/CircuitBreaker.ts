@@ -220,9 +220,17 @@ export class CircuitBreaker {
     const state = this.#policy.state;
     if (state === CircuitState.Isolated) throw new CircuitOpenError({ functionName, isolated: true });
     if (state === CircuitState.Open) {
-      const { ownState } = this.#policy.toJSON() as { ownState: { openedAt: number } };
-      if (Date.now() - ownState.openedAt < this.#halfOpenAfter) throw new CircuitOpenError({ functionName });
+      const retryAfterMs = this.#untilHalfOpen();
+      if (retryAfterMs !== undefined && retryAfterMs > 0) throw new CircuitOpenError({ functionName, retryAfterMs });
     }
+  }
+
+  /** Milliseconds until an open circuit half-opens (`0` when due), from cockatiel's own `openedAt`. */
+  #untilHalfOpen(): number | undefined {
+    const { ownState } = this.#policy.toJSON() as { ownState?: { openedAt?: unknown } };
+    const openedAt = ownState?.openedAt;
+    if (typeof openedAt !== 'number') return undefined;
+    return Math.max(0, openedAt + this.#halfOpenAfter - Date.now());
   }
 
   /**
@@ -262,7 +270,9 @@ export class CircuitBreaker {
       (result) => (result instanceof SlowResult ? (result.value as T) : (result as T)),
       (error: unknown) => {
         if (error instanceof IsolatedCircuitError) throw new CircuitOpenError({ functionName: call.functionName, isolated: true, cause: error });
-        if (error instanceof BrokenCircuitError) throw new CircuitOpenError({ functionName: call.functionName, cause: error });
+        if (error instanceof BrokenCircuitError) {
+          throw new CircuitOpenError({ functionName: call.functionName, retryAfterMs: this.#untilHalfOpen(), cause: error });
+        }
         throw error;
       },
     );
