@@ -157,6 +157,37 @@ describe('BoundedLru', () => {
     expect(store.get('c')).toBeUndefined();
   });
 
+  it('always evicts the first key of its eviction order, through 50,000 seeded random sets, reads, deletes and clears', () => {
+    // mulberry32: a failing run replays from the seed
+    let seed = 20261203;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    for (const maxSize of [1, 3, 64]) {
+      const { store: cache, evicted } = lru(maxSize);
+      const mismatches: string[] = [];
+      for (let op = 0; op < 50_000 / 3; op++) {
+        const key = `k${Math.floor(random() * maxSize * 3)}`;
+        const roll = random();
+        if (roll < 0.55) {
+          const full = cache.size >= maxSize && cache.peek(key) === undefined;
+          const expected = full ? cache.keys().next().value : undefined;
+          const before = evicted.length;
+          cache.set(key, op);
+          if (full && (evicted.length !== before + 1 || evicted[before] !== expected)) mismatches.push(`set ${key}: ${expected} -> ${evicted[before]}`);
+        } else if (roll < 0.85) cache.get(key);
+        else if (roll < 0.995) cache.delete(key);
+        else cache.clear();
+        if (cache.size > maxSize) mismatches.push(`size ${cache.size}`);
+      }
+      expect({ maxSize, mismatches: mismatches.slice(0, 5) }).toEqual({ maxSize, mismatches: [] });
+    }
+  });
+
   it('holds exactly one entry with maxSize 1', () => {
     const { store, evicted } = lru(1);
     store.set('a', 1);

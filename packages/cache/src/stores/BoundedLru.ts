@@ -21,6 +21,15 @@ export class BoundedLru<V> {
   readonly #lru: QuickLRU<string, V>;
   readonly #onEvict: (key: string, value: V) => void;
   #size = 0;
+  /** The older generation the iterator below walks (quick-lru replaces the map at each generation swap). */
+  #older: Map<string, unknown> | undefined;
+  /**
+   * One live iterator over the older generation's keys. That map only ever loses keys (writes go to the
+   * newer one), and every key before the iterator's position has been evicted, so its next key is the
+   * oldest live one. A fresh `keys().next()` would instead skip every deleted slot from the start of the
+   * map's table each time: a cost per eviction that grows with the entries evicted since the last swap.
+   */
+  #olderKeys: Iterator<string> | undefined;
   readonly maxSize: number;
 
   constructor(maxSize: number, onEvict: (key: string, value: V) => void) {
@@ -75,6 +84,7 @@ export class BoundedLru<V> {
   clear(): void {
     this.#lru.clear();
     this.#size = 0;
+    this.#older = this.#olderKeys = undefined;
   }
 
   /** Keys in eviction order: the next one evicted first. */
@@ -93,7 +103,16 @@ export class BoundedLru<V> {
     // getter it keeps for its tests): reading its first key costs one map iterator, where
     // `entriesAscending()` costs two generators, a fifth of a miss. Without the getter, walk the order.
     const older = (this.#lru as unknown as { __oldCache?: Map<string, unknown> }).__oldCache;
-    const key = older !== undefined && older.size > 0 ? (older.keys().next().value as string) : this.#firstAscending();
+    let key: string | undefined;
+    if (older !== undefined && older.size > 0) {
+      if (older !== this.#older) {
+        this.#older = older;
+        this.#olderKeys = older.keys() as Iterator<string>;
+      }
+      const next = (this.#olderKeys as Iterator<string>).next();
+      key = next.done === true ? undefined : next.value;
+    }
+    key ??= this.#firstAscending();
     if (key === undefined) return;
     const value = this.#lru.peek(key) as V;
     this.delete(key);
