@@ -277,8 +277,11 @@ export function closeClient(client: Redis | Cluster): void {
   if (client.status !== 'end') client.disconnect();
 }
 
-/** Rejects after `ms` unless `promise` settles first (the timer never outlives the race). */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Rejects after `ms` (5 s unless told) unless `promise` settles first, so that no call can hang a test;
+ * the timer never outlives the race.
+ */
+export async function within<T>(promise: Promise<T>, ms = 5_000, what = 'a call'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);

@@ -14,22 +14,11 @@ import { Cache, CacheAtomicError, isCacheAtomicError } from '@toolkit/cache';
 import type { AtomicFallback, CacheEventMap } from '@toolkit/cache';
 import { isTimeoutError } from '@toolkit/core';
 import { RedisStore } from '@toolkit/cache-redis';
-import { closeClient, killAllTrackedRedisServers, startRedisServer } from '../redisServers';
+import { closeClient, killAllTrackedRedisServers, startRedisServer, within } from '../redisServers';
 import type { RedisServerHandle } from '../redisServers';
 
 const PREFIX = 'atomic';
 const guard = { timeoutMs: 200, breaker: { consecutiveFailures: 3, halfOpenAfter: 60_000 } };
-const CALL_LIMIT_MS = 5_000;
-
-/** Rejects after `ms` unless `promise` settles first, so that no call can hang a test. */
-async function within<T>(promise: Promise<T>, ms = CALL_LIMIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`took over ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What a call rejected with (fails the test if it resolved). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {

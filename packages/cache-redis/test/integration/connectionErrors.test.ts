@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import type { CacheEvent, CacheEventMap } from '@toolkit/cache';
 import { RedisConnectionError, RedisStore, createCache, isRedisConnectionError } from '@toolkit/cache-redis';
 import type { CacheHandle } from '@toolkit/cache-redis';
-import { closeClient, freePort, killAllTrackedRedisServers, startRedisServer } from '../redisServers';
+import { closeClient, freePort, killAllTrackedRedisServers, startRedisServer, within } from '../redisServers';
 import type { RedisServerHandle } from '../redisServers';
 
 const PASSWORD = 'S3cret-Pw-9f2c';
@@ -22,15 +22,6 @@ const WRONG_PASSWORD = 'wrong-Pw-77ab';
 const CALL_LIMIT_MS = 5_000;
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-async function within<T>(promise: Promise<T>, ms = CALL_LIMIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`took over ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Everything an error says about itself, its cause and its operation error, as text. */
 function allText(error: unknown, depth = 0): string {
