@@ -30,3 +30,13 @@ export { CircuitOpenError, isCircuitOpenError } from './errors/CircuitOpenError'
 export { BulkheadFullError, isBulkheadFullError } from './errors/BulkheadFullError';
 export { RateLimitedError, isRateLimitedError } from './errors/RateLimitedError';
 export { TimeoutError, isTimeoutError } from './errors/TimeoutError';
+export {
+  CIRCUIT_STATE_LABELS,
+  DURATION_BUCKETS_SECONDS,
+  POLICY_EVENT_TYPES,
+  circuitStates,
+  enumLabel,
+  errorType,
+  telemetryCaches,
+} from './telemetry';
+export type { InstrumentedBreaker, InstrumentedCache, InstrumentedRegistry, TelemetryTargets } from './telemetry';

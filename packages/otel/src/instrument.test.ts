@@ -6,7 +6,7 @@ import { durationMs, telemetry, useAsyncContext } from '../test/harness';
 import type { Telemetry } from '../test/harness';
 import { instrument } from './instrument';
 import type { Instrumentation, InstrumentOptions } from './instrument';
-import { AttributeName as A, MetricName as M, errorType } from './semantics';
+import { AttributeName as A, MetricName as M } from './semantics';
 
 useAsyncContext();
 
@@ -355,11 +355,5 @@ describe('instrument()', () => {
     expect(() => instrument({})).toThrow(/needs a `cache`, a `registry`, or both/);
     expect(() => instrument({ cache: {} as Cache })).toThrow(TypeError);
     expect(() => instrument(null as unknown as InstrumentOptions)).toThrow(TypeError);
-  });
-
-  it('errorType() is the error name, and _OTHER for a thrown non-Error', () => {
-    expect(errorType(new TypeError('x'))).toBe('TypeError');
-    expect(errorType('a string')).toBe('_OTHER');
-    expect(errorType(undefined)).toBe('_OTHER');
   });
 });

@@ -1,17 +1,19 @@
 import { SpanKind, SpanStatusCode, context, metrics, trace } from '@opentelemetry/api';
 import type { Attributes, BatchObservableResult, MeterProvider, Observable, Span, Tracer, TracerProvider } from '@opentelemetry/api';
-import type { Cache, CacheEventMap } from '@toolkit/cache';
-import type { CircuitBreaker, EventTypeName, ResilienceEvent, ResilienceRegistry } from '@toolkit/core';
-import { AttributeName as A, MetricName as M, enumValue, errorType } from './semantics';
+import type { CacheEventMap } from '@toolkit/cache';
+import {
+  CIRCUIT_STATE_LABELS,
+  DURATION_BUCKETS_SECONDS,
+  POLICY_EVENT_TYPES,
+  circuitStates,
+  enumLabel,
+  errorType,
+  telemetryCaches,
+} from '@toolkit/core';
+import type { InstrumentedBreaker, InstrumentedCache, InstrumentedRegistry, ResilienceEvent } from '@toolkit/core';
+import { AttributeName as A, MetricName as M } from './semantics';
 
-/** What `instrument()` needs of a `Cache`: its events and its stats. */
-export type InstrumentedCache = Pick<Cache, 'on' | 'stats'>;
-
-/** What `instrument()` needs of a `ResilienceRegistry` (`defaultRegistry` for the module-level `resilient()`). */
-export type InstrumentedRegistry = Pick<ResilienceRegistry, 'on' | 'health' | 'cache'>;
-
-/** A circuit breaker whose state is observed: `policy.circuitBreaker`, `fn.circuitBreaker`. */
-export type InstrumentedBreaker = Pick<CircuitBreaker, 'name' | 'state'>;
+export type { InstrumentedBreaker, InstrumentedCache, InstrumentedRegistry };
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -52,25 +54,6 @@ export interface Instrumentation {
 const SCOPE_NAME = '@toolkit/otel';
 const SCOPE_VERSION = '0.1.0';
 
-/** Load and call durations, in seconds: 0.5 ms to 10 s. */
-const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-const CIRCUIT_STATES = ['closed', 'open', 'half_open', 'isolated'] as const;
-
-const POLICY_EVENTS = [
-  'SUCCESS',
-  'FALLBACK_USED',
-  'FAILURE',
-  'RETRY',
-  'TIMEOUT',
-  'CIRCUIT_OPEN',
-  'CIRCUIT_HALF_OPEN',
-  'CIRCUIT_CLOSED',
-  'BULKHEAD_REJECTED',
-  'RATE_LIMITED',
-  'SLOW_CALL',
-] as const satisfies readonly EventTypeName[];
-
 /**
  * Instruments a `Cache`, a `ResilienceRegistry`, or both, with OpenTelemetry metrics and spans, from
  * their event streams and stats. Only `@opentelemetry/api` is used: the SDK, exporters and views are the
@@ -84,19 +67,8 @@ const POLICY_EVENTS = [
  * process.on('SIGTERM', () => telemetry.stop());
  */
 export function instrument(options: InstrumentOptions): Instrumentation {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('instrument() takes an options object such as { cache } or { registry }');
-  }
+  const caches = telemetryCaches(options);
   const { registry, circuitBreakers = [], traces = true, recordKeys = false } = options;
-  if (options.cache === undefined && registry === undefined) {
-    throw new TypeError('instrument() needs a `cache`, a `registry`, or both');
-  }
-  for (const [name, value] of [['cache', options.cache], ['registry', registry]] as const) {
-    if (value !== undefined && typeof (value as { on?: unknown }).on !== 'function') {
-      throw new TypeError(`\`${name}\` must be a ${name === 'cache' ? 'Cache' : 'ResilienceRegistry'} (an object with on())`);
-    }
-  }
-  const caches = [...new Set([options.cache, registry?.cache].filter((c): c is InstrumentedCache => c !== undefined))];
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME, SCOPE_VERSION);
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE_NAME, SCOPE_VERSION);
   const stops: Array<() => void> = [];
@@ -152,7 +124,7 @@ function instrumentCaches(caches: readonly InstrumentedCache[], meter: Meter, tr
   const loadDuration = meter.createHistogram(M.CACHE_LOAD_DURATION, {
     description: 'How long loads took.',
     unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
   });
   const timeouts = meter.createCounter(M.CACHE_TIMEOUTS, {
     description: 'Callers that stopped waiting for a load (softTimeout, hardTimeout).',
@@ -223,7 +195,7 @@ function instrumentCaches(caches: readonly InstrumentedCache[], meter: Meter, tr
       loadSpan(e.scope, e.key, e.at, e.durationMs, attributes, e.error);
     },
     CACHE_STALE_HIT: (e: CacheEventMap['CACHE_STALE_HIT']) => {
-      staleHits.add(1, { [A.CACHE_SCOPE]: e.scope, [A.CACHE_STALE_REASON]: enumValue(e.reason) });
+      staleHits.add(1, { [A.CACHE_SCOPE]: e.scope, [A.CACHE_STALE_REASON]: enumLabel(e.reason) });
     },
     CACHE_TIMEOUT: (e: CacheEventMap['CACHE_TIMEOUT']) => {
       timeouts.add(1, { [A.CACHE_SCOPE]: e.scope, [A.CACHE_TIMEOUT_KIND]: e.timeout });
@@ -261,7 +233,7 @@ function instrumentRegistry(
   const callDuration = meter.createHistogram(M.CALL_DURATION, {
     description: 'How long pipeline calls took, every attempt and retry delay included.',
     unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
   });
   const retries = meter.createCounter(M.RETRIES, { description: 'Failed attempts that another attempt followed.', unit: '{retry}' });
   const timeouts = meter.createCounter(M.TIMEOUTS, { description: 'Attempts (or calls) aborted by the timeout policy.', unit: '{timeout}' });
@@ -282,12 +254,8 @@ function instrumentRegistry(
   });
 
   const observeState = (result: BatchObservableResult) => {
-    const seen = new Map<string, string>();
-    for (const [name, health] of Object.entries(registry.health())) seen.set(name, health.state);
-    for (const breaker of breakers) seen.set(breaker.name, breaker.state);
-    for (const [name, current] of seen) {
-      const now = enumValue(current);
-      for (const s of CIRCUIT_STATES) result.observe(state, s === now ? 1 : 0, { [A.CIRCUIT_NAME]: name, [A.CIRCUIT_STATE]: s });
+    for (const [name, now] of circuitStates(registry, breakers)) {
+      for (const s of CIRCUIT_STATE_LABELS) result.observe(state, s === now ? 1 : 0, { [A.CIRCUIT_NAME]: name, [A.CIRCUIT_STATE]: s });
     }
   };
   meter.addBatchObservableCallback(observeState, [state]);
@@ -360,9 +328,7 @@ function instrumentRegistry(
         return;
     }
   };
-  // Not '*': the CACHE_* events are left out (the registry's cache is instrumented directly, with the L2
-  // and load events its stream lacks), so a hit through resilient() does not call this listener.
-  const unsubscribes = POLICY_EVENTS.map((type) => registry.on(type, listener as (event: unknown) => void));
+  const unsubscribes = POLICY_EVENT_TYPES.map((type) => registry.on(type, listener as (event: unknown) => void));
   return () => {
     for (const unsubscribe of unsubscribes) unsubscribe();
     meter.removeBatchObservableCallback(observeState, [state]);

@@ -59,21 +59,3 @@ export const AttributeName = Object.freeze({
   /** OpenTelemetry's `error.type`: the error's class name (its `name`), `_OTHER` for a non-Error. */
   ERROR_TYPE: 'error.type',
 });
-
-/**
- * OpenTelemetry's `error.type`: the error's `name` (`TimeoutError`, `CircuitOpenError`, `TypeError`), which
- * is its class name for our errors and for built-ins; `_OTHER` for a thrown non-Error.
- */
-export function errorType(error: unknown): string {
-  if (error instanceof Error) {
-    const name = error.name;
-    if (typeof name === 'string' && name !== '' && name.length <= 64) return name;
-    return error.constructor.name || '_OTHER';
-  }
-  return '_OTHER';
-}
-
-/** Enum values are lowercase snake_case in OpenTelemetry: `'soft-timeout'` → `'soft_timeout'`. */
-export function enumValue(value: string): string {
-  return value.replace(/-/g, '_');
-}

@@ -1,16 +1,18 @@
 import { Counter, Gauge, Histogram, register as defaultRegister } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { Cache, CacheEventMap } from '@toolkit/cache';
-import type { CircuitBreaker, EventTypeName, ResilienceEvent, ResilienceRegistry } from '@toolkit/core';
+import type { CacheEventMap } from '@toolkit/cache';
+import {
+  CIRCUIT_STATE_LABELS,
+  DURATION_BUCKETS_SECONDS,
+  POLICY_EVENT_TYPES,
+  circuitStates,
+  enumLabel,
+  errorType,
+  telemetryCaches,
+} from '@toolkit/core';
+import type { InstrumentedBreaker, InstrumentedCache, InstrumentedRegistry, ResilienceEvent } from '@toolkit/core';
 
-/** What `instrument()` needs of a `Cache`: its events and its stats. */
-export type InstrumentedCache = Pick<Cache, 'on' | 'stats'>;
-
-/** What `instrument()` needs of a `ResilienceRegistry` (`defaultRegistry` for the module-level `resilient()`). */
-export type InstrumentedRegistry = Pick<ResilienceRegistry, 'on' | 'health' | 'cache'>;
-
-/** A circuit breaker whose state is reported: `policy.circuitBreaker`, `fn.circuitBreaker`. */
-export type InstrumentedBreaker = Pick<CircuitBreaker, 'name' | 'state'>;
+export type { InstrumentedBreaker, InstrumentedCache, InstrumentedRegistry };
 
 /** Options of {@link instrument}. */
 export interface PrometheusOptions {
@@ -67,22 +69,6 @@ export const PrometheusMetricName = Object.freeze({
 });
 
 const M = PrometheusMetricName;
-const DEFAULT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const CIRCUIT_STATES = ['closed', 'open', 'half_open', 'isolated'] as const;
-const POLICY_EVENTS = [
-  'SUCCESS',
-  'FALLBACK_USED',
-  'FAILURE',
-  'RETRY',
-  'TIMEOUT',
-  'CIRCUIT_OPEN',
-  'CIRCUIT_HALF_OPEN',
-  'CIRCUIT_CLOSED',
-  'BULKHEAD_REJECTED',
-  'RATE_LIMITED',
-  'SLOW_CALL',
-] as const satisfies readonly EventTypeName[];
-
 /**
  * Registers counters, histograms and gauges for a `Cache` and/or a `ResilienceRegistry` on a prom-client
  * registry, fed by their event streams and stats. Labels are bounded: scope, function, breaker, outcome,
@@ -97,19 +83,8 @@ const POLICY_EVENTS = [
  * // GET /metrics: res.end(await register.metrics())
  */
 export function instrument(options: PrometheusOptions): PrometheusInstrumentation {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('instrument() takes an options object such as { cache } or { registry }');
-  }
-  const { registry, circuitBreakers = [], register = defaultRegister, buckets = DEFAULT_BUCKETS } = options;
-  if (options.cache === undefined && registry === undefined) {
-    throw new TypeError('instrument() needs a `cache`, a `registry`, or both');
-  }
-  for (const [name, value] of [['cache', options.cache], ['registry', registry]] as const) {
-    if (value !== undefined && typeof (value as { on?: unknown }).on !== 'function') {
-      throw new TypeError(`\`${name}\` must be a ${name === 'cache' ? 'Cache' : 'ResilienceRegistry'} (an object with on())`);
-    }
-  }
-  const caches = [...new Set([options.cache, registry?.cache].filter((c): c is InstrumentedCache => c !== undefined))];
+  const caches = telemetryCaches(options);
+  const { registry, circuitBreakers = [], register = defaultRegister, buckets = DURATION_BUCKETS_SECONDS } = options;
   const names: string[] = [];
   const registers = [register];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], collect?: (this: Counter<L>) => void) => {
@@ -148,16 +123,6 @@ export function instrument(options: PrometheusOptions): PrometheusInstrumentatio
 type MakeCounter = <L extends string>(name: string, help: string, labelNames: readonly L[], collect?: (this: Counter<L>) => void) => Counter<L>;
 type MakeGauge = <L extends string>(name: string, help: string, labelNames: readonly L[], collect: (this: Gauge<L>) => void) => Gauge<L>;
 type MakeHistogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) => Histogram<L>;
-
-/** The label value of an error: its `name` (`TimeoutError`, `TypeError`), `_OTHER` for a non-Error. */
-export function errorType(error: unknown): string {
-  if (error instanceof Error) {
-    const name = error.name;
-    if (typeof name === 'string' && name !== '' && name.length <= 64) return name;
-    return error.constructor.name || '_OTHER';
-  }
-  return '_OTHER';
-}
 
 function instrumentCaches(
   caches: readonly InstrumentedCache[],
@@ -220,7 +185,7 @@ function instrumentCaches(
       loadDuration.observe(labels, e.durationMs / 1000);
       loadErrors.inc({ scope: e.scope, background: String(e.background), error_type: errorType(e.error) });
     },
-    CACHE_STALE_HIT: (e: CacheEventMap['CACHE_STALE_HIT']) => staleHits.inc({ scope: e.scope, reason: e.reason.replace(/-/g, '_') }),
+    CACHE_STALE_HIT: (e: CacheEventMap['CACHE_STALE_HIT']) => staleHits.inc({ scope: e.scope, reason: enumLabel(e.reason) }),
     CACHE_TIMEOUT: (e: CacheEventMap['CACHE_TIMEOUT']) => timeouts.inc({ scope: e.scope, kind: e.timeout }),
     CACHE_L2_ERROR: (e: CacheEventMap['CACHE_L2_ERROR']) =>
       l2Errors.inc({ scope: e.scope, operation: e.operation, error_type: errorType(e.error) }),
@@ -251,12 +216,8 @@ function instrumentRegistry(
   const slowCalls = counter(M.SLOW_CALLS, 'Attempts slower than slowCallThreshold.', ['function']);
   gauge(M.CIRCUIT_STATE, 'Circuit breaker state: 1 for the state the breaker is in, 0 for the others.', ['breaker', 'state'], function () {
     this.reset();
-    const seen = new Map<string, string>();
-    for (const [name, health] of Object.entries(registry.health())) seen.set(name, health.state);
-    for (const breaker of breakers) seen.set(breaker.name, breaker.state);
-    for (const [breaker, current] of seen) {
-      const now = current.replace(/-/g, '_');
-      for (const state of CIRCUIT_STATES) this.set({ breaker, state }, state === now ? 1 : 0);
+    for (const [breaker, now] of circuitStates(registry, breakers)) {
+      for (const state of CIRCUIT_STATE_LABELS) this.set({ breaker, state }, state === now ? 1 : 0);
     }
   });
 
@@ -301,6 +262,5 @@ function instrumentRegistry(
         return;
     }
   };
-  // Not '*': the CACHE_* events are left out (the registry's cache is instrumented directly).
-  for (const type of POLICY_EVENTS) unsubscribes.push(registry.on(type, listener as (event: unknown) => void));
+  for (const type of POLICY_EVENT_TYPES) unsubscribes.push(registry.on(type, listener as (event: unknown) => void));
 }
