@@ -230,6 +230,60 @@ describe('timeoutPolicy(): the lazy signal', () => {
   });
 });
 
+describe("timeoutPolicy(): cockatiel's (context, signal) form", () => {
+  it('hands a function that declares a second parameter the same signal as context.signal, aborted at the deadline', async () => {
+    const timeout = timeoutPolicy(100);
+    const seen: Array<{ context: AbortSignal; second: AbortSignal }> = [];
+    const call = track(
+      timeout.execute((context, signal) => {
+        seen.push({ context: context.signal, second: signal });
+        return hang();
+      }),
+    );
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.second).toBe(seen[0]?.context);
+    await jest.advanceTimersByTimeAsync(99);
+    expect(seen[0]?.second.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    const error = errorOf(call.outcome);
+    expect(isTimeoutError(error)).toBe(true);
+    expect(seen[0]?.second.aborted).toBe(true);
+    expect(seen[0]?.second.reason).toBe(error);
+    await expectNoUnhandledRejection();
+  });
+
+  it("aborts the second-argument signal with the caller's reason when the caller aborts first", async () => {
+    const timeout = timeoutPolicy(100);
+    let second: AbortSignal | undefined;
+    const controller = new AbortController();
+    const call = track(
+      timeout.execute((_context, signal) => {
+        second = signal;
+        return hang();
+      }, controller.signal),
+    );
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await flushMicrotasks();
+    expect(errorOf(call.outcome)).toBe(reason);
+    expect(second?.aborted).toBe(true);
+    expect(second?.reason).toBe(reason);
+    await expectNoUnhandledRejection();
+  });
+
+  it('makes no AbortController for a function of one parameter or none', async () => {
+    const constructed = countAbortControllers();
+    const timeout = timeoutPolicy(100);
+    const one = track(timeout.execute((context) => (context === undefined ? 'none' : 'context')));
+    const none = track(timeout.execute(() => 'plain'));
+    await flushMicrotasks();
+    expect(one.outcome).toEqual({ settled: true, ok: true, value: 'context' });
+    expect(none.outcome).toEqual({ settled: true, ok: true, value: 'plain' });
+    expect(constructed).not.toHaveBeenCalled();
+    await expectNoUnhandledRejection();
+  });
+});
+
 describe("timeoutPolicy(): the caller's signal", () => {
   it("rejects at once with the caller's reason, aborts the call's signal with it, and never reports a timeout", async () => {
     const timeout = timeoutPolicy(1000);

@@ -58,12 +58,14 @@ export class AggressiveTimeout implements IPolicy<ICancellationContext> {
    * Runs `fn`; the returned promise rejects at once when the time is up or `signal` aborts.
    *
    * @param fn the function; `context.signal` aborts at the deadline (reason: the `TimeoutError`) or
-   *   when `signal` aborts (reason: `signal.reason`). It is made only when read.
+   *   when `signal` aborts (reason: `signal.reason`). It is made only when read. As with cockatiel's
+   *   `timeout()`, the same signal is also the second argument, for a function that declares one
+   *   (`(context, signal) => …`; a function of fewer parameters gets no signal made for it).
    * @param signal the caller's signal: its abort rejects the call at once with `signal.reason`
    * @returns what `fn` returns, if it settles in time (a later outcome is ignored)
    * @throws a `TimeoutError` when the time is up; `signal.reason` when `signal` aborts first
    */
-  execute<T>(fn: (context: ICancellationContext) => PromiseLike<T> | T, signal: AbortSignal = neverAborted): Promise<T> {
+  execute<T>(fn: (context: ICancellationContext, signal: AbortSignal) => PromiseLike<T> | T, signal: AbortSignal = neverAborted): Promise<T> {
     if (this.#successEmitter.size === 0 && this.#failureEmitter.size === 0) {
       return this.#timeout.execute(withLazySignal<T>, fn, signal, this.#context);
     }
@@ -81,9 +83,16 @@ export class AggressiveTimeout implements IPolicy<ICancellationContext> {
   }
 }
 
-/** Runs `fn` with a context whose `signal` is the attempt's, made when read. */
-function withLazySignal<T>(attempt: LazyAbort, fn: (context: ICancellationContext) => PromiseLike<T> | T): PromiseLike<T> | T {
-  return fn(new LazySignalContext(attempt));
+/**
+ * Runs `fn` with a context whose `signal` is the attempt's, made when read, and that signal as the second
+ * argument when `fn` declares a second parameter (cockatiel's `timeout()` passes `(context, signal)`).
+ */
+function withLazySignal<T>(
+  attempt: LazyAbort,
+  fn: (context: ICancellationContext, signal: AbortSignal) => PromiseLike<T> | T,
+): PromiseLike<T> | T {
+  const context = new LazySignalContext(attempt);
+  return fn.length >= 2 ? fn(context, context.signal) : (fn as (context: ICancellationContext) => PromiseLike<T> | T)(context);
 }
 
 /**
