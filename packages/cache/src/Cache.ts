@@ -16,6 +16,7 @@ import type { Duration } from './options/duration';
 import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 import { resolveIsolation } from './options/isolation';
+import { CACHE_OPTIONS, SCOPE_OPTIONS, checkOptionKeys } from './options/optionKeys';
 import type { Isolation } from './options/isolation';
 import { Resource } from './resource';
 import { SharedLayer } from './SharedLayer';
@@ -93,6 +94,7 @@ export class Cache {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`Cache options must be an object, got ${describe(options)}`);
     }
+    checkOptionKeys(options, CACHE_OPTIONS, 'Cache');
     const {
       maxSize,
       isolation,
@@ -177,6 +179,7 @@ export class Cache {
       }
       return existing as CacheScope<V>;
     }
+    if (options !== null && typeof options === 'object') checkOptionKeys(options, SCOPE_OPTIONS, `scope \`${name}\``);
     return this.#createScope(name, options ?? {});
   }
 

@@ -1,6 +1,7 @@
 import type { CacheScope, TagsOf } from './CacheScope';
 import type { Uncached } from './uncached';
 import { deriveKey } from './keys/deriveKey';
+import { CACHED_OPTIONS, checkOptionKeys } from './options/optionKeys';
 import { escapeKeyPart } from './keys/escapeKeyPart';
 import { compileTemplate, isTemplate } from './keys/keyTemplate';
 import type { ScopeOptions } from './options/CacheOptions';
@@ -71,6 +72,7 @@ export function createCached<A extends unknown[], R>(
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`the options of \`cached\` must be an object, got ${describe(options)}`);
   }
+  checkOptionKeys(options, CACHED_OPTIONS, 'cached()');
   const { key, skipArgs = 0, tags, name, scope: shared, ...scopeOptions } = options;
   const fnName = name ?? (fn.name || 'anonymous function');
   checkStaticTags(tags);

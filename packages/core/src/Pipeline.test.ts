@@ -580,6 +580,28 @@ describe('forms of the `cache` option', () => {
     expect(() => new ResilienceRegistry().resilient({ [layer]: value })).toThrow(new TypeError(message));
   });
 
+  it.each([
+    [{ retyr: {} }, 'unknown resilient() option `retyr`: did you mean `retry`?'],
+    [{ retry: { maxAttempt: 3 } }, 'unknown resilient() option `retry.maxAttempt`: did you mean `retry.maxAttempts`?'],
+    [{ cache: { tll: '1m' } }, 'unknown resilient() option `cache.tll`: did you mean `cache.ttl`?'],
+    [{ circuitBreaker: { halfOpenAfer: '1s' } }, 'unknown resilient() option `circuitBreaker.halfOpenAfer`: did you mean `circuitBreaker.halfOpenAfter`?'],
+    [{ timeout: { after: '1s', perAttemp: false } }, 'unknown resilient() option `timeout.perAttemp`: did you mean `timeout.perAttempt`?'],
+    [{ fallback: { handler: 0, fallbackOnn: [] } }, 'unknown resilient() option `fallback.fallbackOnn`: did you mean `fallback.fallbackOn`?'],
+    [{ bulkhead: { maxConcurrent: 1, maxQueu: 1 } }, 'unknown resilient() option `bulkhead.maxQueu`: did you mean `bulkhead.maxQueue`?'],
+    [{ rateLimiter: { maxCalls: 1, period: '1s', wait: '1s' } }, 'unknown resilient() option `rateLimiter.wait`: use one of maxCalls, period, maxWait'],
+  ])('refuses the unknown option in %p, naming its full path', (options, message) => {
+    expect(() => new ResilienceRegistry().resilient(options as never)).toThrow(new TypeError(message));
+  });
+
+  it('takes a fallback value that is an object of any shape, a timeout duration and a CacheScope unchecked', async () => {
+    const registry = new ResilienceRegistry();
+    const scope = registry.cache.scope<unknown>('listing');
+    const list = registry.resilient({ cache: scope, timeout: '1s', fallback: { items: [] } })(async function listing(): Promise<unknown> {
+      throw new Error('down');
+    });
+    await expect(list()).resolves.toEqual({ items: [] });
+  });
+
   it('two functions with the same name cannot both derive keys in one shared scope', () => {
     const registry = new ResilienceRegistry();
     const shared = registry.cache.scope<number>('shared');

@@ -1,4 +1,4 @@
-import { CacheScope, EventBus, describeValue as describe, raceAbort, uncached } from '@toolkit/cache';
+import { CacheScope, EventBus, checkOptionKeys, describeValue as describe, raceAbort, uncached } from '@toolkit/cache';
 import type { Cache, CacheEvent, CacheEventName, CachedFunction, CachedOptions, Uncached } from '@toolkit/cache';
 import { CallState } from './CallState';
 import type { CallEvents, CallSite } from './CallState';
@@ -17,7 +17,7 @@ import { Retry } from './policies/Retry';
 import { Timeout } from './policies/Timeout';
 import type { TimeoutContext } from './policies/Timeout';
 import { toMs } from '@toolkit/cache';
-import { checkLayerOptions } from './options/checkLayerOptions';
+import { checkLayerOptionNames, checkLayerOptions } from './options/checkLayerOptions';
 
 /** A function wrapped by `resilient()`: the same parameters, a promise of the same result. */
 export interface ResilientFunction<A extends unknown[], R> {
@@ -39,6 +39,19 @@ export interface ResilientFunction<A extends unknown[], R> {
   /** The rate limiter (`availableTokens`, `queueLength`), if any. */
   readonly rateLimiter: RateLimiterPolicy | undefined;
 }
+
+/** The names of `resilient()`'s options. */
+const RESILIENT_OPTIONS = {
+  cache: true,
+  retry: true,
+  circuitBreaker: true,
+  timeout: true,
+  fallback: true,
+  bulkhead: true,
+  rateLimiter: true,
+  name: true,
+  onEvent: true,
+} satisfies Record<keyof ResilientOptions, true>;
 
 /** What a pipeline needs from its registry. @internal */
 export interface PipelineHost {
@@ -84,14 +97,12 @@ export class Pipeline {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`resilient() takes an options object, got ${describe(options)}`);
     }
-    const known = new Set(['cache', 'retry', 'circuitBreaker', 'timeout', 'fallback', 'bulkhead', 'rateLimiter', 'name', 'onEvent']);
-    for (const key of Object.keys(options)) {
-      if (!known.has(key)) throw new TypeError(`unknown resilient() option \`${key}\`: use one of ${[...known].join(', ')}`);
-    }
+    checkOptionKeys(options, RESILIENT_OPTIONS, 'resilient()');
     if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
       throw new TypeError(`\`name\` must be a non-empty string, got ${describe(options.name)}`);
     }
     checkLayerOptions(options as ResilientOptions<never, unknown>);
+    checkLayerOptionNames(options as ResilientOptions<never, unknown>);
     this.#host = host;
     this.#options = options;
     this.name = options.name;
