@@ -405,18 +405,71 @@ describe('BatchLoader: bad input', () => {
     expect(() => scope.batchLoader(echo, { ttl: 'forever' })).toThrow(/`ttl`/);
   });
 
-  it('rejects a key that is not a string without calling the batch function', async () => {
+  it('refuses a key no cache key can hold, and a loadMany without an array, without calling the batch function', async () => {
     const { batchFn, loader } = setup(echo);
-    const bad = outcome(loader.load(42 as unknown as string));
+    const bad = outcome(loader.load((() => 1) as unknown as string));
     const badMany = outcome(loader.loadMany('abc' as unknown as string[]));
     await jest.advanceTimersByTimeAsync(5);
     const settled = await bad;
     expect(settled.ok).toBe(false);
     expect((settled as { error: unknown }).error).toBeInstanceOf(TypeError);
-    expect(((settled as { error: Error }).error).message).toMatch(/batch key must be a string, got 42/);
     const settledMany = await badMany;
     expect((settledMany as { error: unknown }).error).toBeInstanceOf(TypeError);
     expect(((settledMany as { error: Error }).error).message).toMatch(/`loadMany` takes an array of keys/);
     expect(batchFn).not.toHaveBeenCalled();
+  });
+});
+
+describe('BatchLoader: keys of other types (seed 002 batches integer ids)', () => {
+  it('hands the batch function the numbers the callers passed, and stores them under derived keys', async () => {
+    const scope = new Cache().scope<string>('users');
+    const batchFn = jest.fn((ids: number[]) => Promise.resolve(ids.map((id) => `user ${id * 10}`)));
+    const loader = scope.batchLoader(batchFn);
+    const answers = Promise.all([loader.load(1), loader.load(2), loader.load(1)]);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await answers).toEqual(['user 10', 'user 20', 'user 10']);
+    expect(batchFn).toHaveBeenCalledTimes(1);
+    expect(batchFn).toHaveBeenCalledWith([1, 2]);
+    expect([...scope.keys()].sort()).toEqual(['#1', '#2']);
+    // The number 1 and the string '1' are different keys.
+    const strings = scope.batchLoader((keys: string[]) => Promise.resolve(keys.map((k) => `text ${k}`)));
+    const text = strings.load('1');
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await text).toBe('text 1');
+    expect(await loader.load(1)).toBe('user 10');
+    expect(batchFn).toHaveBeenCalledTimes(1);
+  });
+
+  it('looks number keys up in a plain object by String(key), and object keys in a Map by identity', async () => {
+    const scope = new Cache().scope<string>('users');
+    const byNumber = scope.batchLoader((ids: number[]) => Promise.resolve(Object.fromEntries(ids.map((id) => [id, `n${id}`]))));
+    const n = Promise.all([byNumber.load(7), byNumber.load(8)]);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await n).toEqual(['n7', 'n8']);
+
+    const other = new Cache().scope<string>('orders');
+    const seen: Array<{ org: string; id: number }> = [];
+    const byObject = other.batchLoader((keys: Array<{ org: string; id: number }>) => {
+      seen.push(...keys);
+      return Promise.resolve(new Map(keys.map((k) => [k, `${k.org}/${k.id}`])));
+    });
+    const first = { org: 'acme', id: 1 };
+    const o = byObject.load(first);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await o).toBe('acme/1');
+    expect(seen[0]).toBe(first);
+    expect([...other.keys()]).toEqual(['[{"id":1,"org":"acme"}]']);
+  });
+
+  it('fails an object key missing from a plain-object answer with a BatchLoadError that says what to return', async () => {
+    const scope = new Cache().scope<string>('orders');
+    const loader = scope.batchLoader((_keys: Array<{ id: number }>) => Promise.resolve({}));
+    const settled = outcome(loader.load({ id: 3 }));
+    await jest.advanceTimersByTimeAsync(5);
+    const error = ((await settled) as { error: Error }).error;
+    expect(isBatchLoadError(error)).toBe(true);
+    expect(error.message).toBe(
+      'the batch loader of scope `orders` returned no value for `an object`: return a Map keyed by the keys given, or an array in their order',
+    );
   });
 });

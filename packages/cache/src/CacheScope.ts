@@ -547,8 +547,8 @@ export class CacheScope<V = unknown> {
    * const users = cache.scope('users').batchLoader(async (ids: string[]) => db.users.findMany(ids));
    * const [a, b] = await Promise.all([users.load('1'), users.load('2')]); // one query
    */
-  batchLoader(batchFn: BatchLoadFn<V>, options?: BatchLoaderOptions<V>): BatchLoader<V> {
-    return new BatchLoader(this, batchFn, options);
+  batchLoader<K = string>(batchFn: BatchLoadFn<V, K>, options?: BatchLoaderOptions<V>): BatchLoader<V, K> {
+    return new BatchLoader<V, K>(this, batchFn, options);
   }
 
   /**
