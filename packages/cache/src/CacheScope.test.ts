@@ -693,6 +693,22 @@ describe('direct operations', () => {
     await expect(scope.warmup({ k: 'x' as never })).rejects.toThrow(/warmup loader for `k` must be a function/);
   });
 
+  it('warmup lists a key whose value was not stored (uncached(), shouldCache, nullish) as skipped, not loaded', async () => {
+    const scope = new Cache().scope<string | null>('config', { cacheNullish: false, shouldCache: (v) => v !== 'draft' });
+    await scope.set('kept', 'old');
+    const result = await scope.warmup({
+      fresh: async () => 'v1',
+      kept: () => uncached('not for the cache'),
+      draft: () => 'draft',
+      missing: async () => null,
+    });
+    expect(result.loaded).toEqual(['fresh']);
+    expect(result.skipped.sort()).toEqual(['draft', 'kept', 'missing']);
+    expect(result.failed).toEqual([]);
+    expect(scope.keys().sort()).toEqual(['fresh', 'kept']);
+    expect(await scope.get('kept')).toBe('old');
+  });
+
   it('prune removes entries past their fail-safe window, so size is exact again', async () => {
     const scope = new Cache({ ttl: '1s', failSafe: '1s' }).scope<number>('s');
     await scope.set('a', 1);

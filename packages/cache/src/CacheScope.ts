@@ -48,9 +48,12 @@ export interface CacheStats {
   l2Errors: number;
 }
 
-/** What `warmup()` did: the keys it stored and the ones whose loader failed. */
+/** What `warmup()` did: the keys it stored, the ones it did not store, and the ones whose loader failed. */
 export interface WarmupResult {
+  /** Keys whose value was loaded and stored. */
   loaded: string[];
+  /** Keys whose loader answered but whose value was not stored: `uncached()`, `shouldCache`, `cacheNullish`. */
+  skipped: string[];
   failed: Array<{ key: string; error: unknown }>;
 }
 
@@ -507,7 +510,9 @@ export class CacheScope<V = unknown> {
 
   /**
    * Loads keys ahead of traffic (cold starts): runs every loader at once and stores each result,
-   * replacing what was cached. A failing loader does not stop the others: it is listed in `failed`.
+   * replacing what was cached. A failing loader does not stop the others: it is listed in `failed`; a
+   * loader whose value is not stored (`uncached()`, refused by `shouldCache` or `cacheNullish`) is listed
+   * in `skipped`, not in `loaded`.
    *
    * @example
    * await config.warmup({ 'config:app': loadAppConfig, 'feature-flags': loadFlags });
@@ -526,15 +531,20 @@ export class CacheScope<V = unknown> {
       }
     }
     const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
-    const result: WarmupResult = { loaded: [], failed: [] };
+    const result: WarmupResult = { loaded: [], skipped: [], failed: [] };
     await Promise.all(
-      entries.map(([key, loader]) =>
+      entries.map(([key, loader]) => {
+        const before = this.#l1.peek(key);
         // A warm-up is not traffic: it loads without counting misses or emitting CACHE_MISS.
-        this.#load(key, policy, callLoader, loader, undefined, null, false, true).promise.then(
-          () => void result.loaded.push(key),
+        return this.#load(key, policy, callLoader, loader, undefined, null, false, true).promise.then(
+          () => {
+            // Stored means a new entry now holds the key (a warm-up always writes a fresh one).
+            const after = this.#l1.peek(key);
+            (after !== undefined && after !== before ? result.loaded : result.skipped).push(key);
+          },
           (error: unknown) => void result.failed.push({ key, error }),
-        ),
-      ),
+        );
+      }),
     );
     return result;
   }
