@@ -33,8 +33,21 @@ describe('@toolkit/fastify with CACHE_URL=redis://', () => {
     expect([await second.text(), second.headers.get('x-cache')]).toEqual(['item 1 run=1', 'HIT']);
 
     expect((await fetch(`${one}/items/1`, { method: 'POST' })).status).toBe(200);
+    // The invalidation reaches the other instance over the backplane, a few ms after the write resolved
+    // (the stale-read bound in @toolkit/cache-redis's README): wait for it, bounded, then read.
+    await untilEmpty(apps[1] as FastifyInstance, 2_000);
     const after = await fetch(`${two}/items/1`);
     expect([await after.text(), after.headers.get('x-cache')]).toEqual(['item 1 run=2', 'MISS']);
     await apps[0]?.cache.clear();
   });
 });
+
+/** Resolves once the app's cache holds no entry in memory; fails after `ms`. */
+async function untilEmpty(app: FastifyInstance, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  const held = () => Object.values(app.cache.stats().scopes).reduce((n, s) => n + (s?.size ?? 0), 0);
+  while (held() > 0) {
+    if (Date.now() > deadline) throw new Error(`the invalidation did not reach the other instance within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
