@@ -4,6 +4,7 @@ import type { LoadOptions } from './options/CacheOptions';
 import { deriveKey } from './keys/deriveKey';
 import { describe, toMs } from './options/duration';
 import type { Duration } from './options/duration';
+import { LOAD_OPTIONS, checkOptionKeys } from './options/optionKeys';
 import { resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 
@@ -30,6 +31,8 @@ export interface BatchLoaderOptions<V = unknown> extends LoadOptions<V> {
    */
   maxBatchSize?: number;
 }
+
+const BATCH_LOADER_OPTIONS: Record<keyof BatchLoaderOptions, true> = { ...LOAD_OPTIONS, windowMs: true, maxBatchSize: true };
 
 /** A key waiting for its batch. Typed `unknown` so that V appears only in method signatures (variance). */
 interface Pending {
@@ -63,6 +66,7 @@ export class BatchLoader<V, K = string> {
     if (typeof batchFn !== 'function') {
       throw new TypeError(`a batch loader must be a function (keys) => values, got ${describe(batchFn)}`);
     }
+    if (options !== null && typeof options === 'object') checkOptionKeys(options, BATCH_LOADER_OPTIONS, 'batchLoader()');
     const { windowMs = 5, maxBatchSize = 100, ...load } = options;
     if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) {
       throw new RangeError(`\`maxBatchSize\` must be a positive integer, got ${describe(maxBatchSize)}`);

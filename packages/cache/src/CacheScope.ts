@@ -8,6 +8,7 @@ import { describe } from './options/duration';
 import { deepFreeze } from './options/isolation';
 import type { Isolation } from './options/isolation';
 import { resolvePolicy, ttlFor } from './options/resolveOptions';
+import { ENTRY_OPTIONS, GET_OR_SET_OPTIONS, LOAD_OPTIONS, checkOptionKeys } from './options/optionKeys';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
 import { compileGlob, escapeGlob } from './keys/glob';
@@ -209,6 +210,7 @@ export class CacheScope<V = unknown> {
         throw new TypeError(`the loader of \`getOrSet\` must be a function, got ${describe(loader)}`);
       }
       if (options === undefined) return this.read(key, this.policy, false, callLoader, loader, undefined, null);
+      if (options !== null && typeof options === 'object') checkOptionKeys(options, GET_OR_SET_OPTIONS, 'getOrSet()');
       const { signal, ...load } = options;
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
         throw new TypeError(`\`signal\` must be an AbortSignal, got ${describe(signal)}`);
@@ -344,13 +346,20 @@ export class CacheScope<V = unknown> {
   /** @internal the synchronous L1 write behind `ResultCache` */
   setSync(key: string, value: V, options?: EntryOptions<V>): void {
     checkKey(key);
-    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const policy = this.#policyFor(options, ENTRY_OPTIONS, 'put');
     this.#setLocal(key, value, policy);
+  }
+
+  /** The policy of one call's options, refusing a name that is not one of `known`. */
+  #policyFor(options: object | undefined, known: Readonly<Record<string, true>>, method: string): Policy {
+    if (options === undefined) return this.policy;
+    if (options !== null && typeof options === 'object') checkOptionKeys(options, known, `${method}()`);
+    return resolvePolicy(this.policy, options as LoadOptions);
   }
 
   /** Stores several values with the same options (in one L2 round trip). */
   async setMany(entries: Iterable<readonly [string, V]>, options?: EntryOptions<V>): Promise<void> {
-    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const policy = this.#policyFor(options, ENTRY_OPTIONS, 'setMany');
     const list = [...entries];
     for (const pair of list) {
       if (!Array.isArray(pair) || pair.length !== 2) {
@@ -410,7 +419,7 @@ export class CacheScope<V = unknown> {
   async setIfAbsent(key: string, value: V, options?: EntryOptions<V>): Promise<boolean> {
     checkKey(key);
     if (this.#fresh(key, false) !== undefined) return false;
-    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const policy = this.#policyFor(options, ENTRY_OPTIONS, 'setIfAbsent');
     const entry = this.#entryFor(value, policy, policy.tags);
     if (entry === undefined) return false;
     const epoch = this.#invalidations;
@@ -433,7 +442,7 @@ export class CacheScope<V = unknown> {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw new TypeError(`\`incr\` takes a finite number to add, got ${describe(by)}`);
     }
-    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const policy = this.#policyFor(options, ENTRY_OPTIONS, 'incr');
     const current = this.#fresh(key, false);
     if (current !== undefined && typeof current.value !== 'number') {
       throw new TypeError(`\`incr\` needs a number at \`${this.fullKey(key)}\`, found ${describe(current.value)}`);
@@ -530,7 +539,7 @@ export class CacheScope<V = unknown> {
         throw new TypeError(`the warmup loader for \`${key}\` must be a function, got ${describe(loader)}`);
       }
     }
-    const policy = options === undefined ? this.policy : resolvePolicy(this.policy, options);
+    const policy = this.#policyFor(options, LOAD_OPTIONS, 'warmup');
     const result: WarmupResult = { loaded: [], skipped: [], failed: [] };
     await Promise.all(
       entries.map(([key, loader]) => {

@@ -27,6 +27,29 @@ describe('unknown option names', () => {
     expect(cache.scope('users', { hardTimeout: '1s' }).name).toBe('users');
   });
 
+  it('per-call options are checked too: getOrSet, set, setMany, setIfAbsent, incr, warmup, batchLoader', async () => {
+    const scope = new Cache().scope<number>('counters');
+    await expect(scope.getOrSet('a', () => 1, { tll: 5 } as never)).rejects.toThrow(
+      new TypeError('unknown getOrSet() option `tll`: did you mean `ttl`?'),
+    );
+    await expect(scope.set('a', 1, { tag: ['x'] } as never)).rejects.toThrow(
+      new TypeError('unknown setMany() option `tag`: did you mean `tags`?'),
+    );
+    await expect(scope.setIfAbsent('a', 1, { jiter: 5 } as never)).rejects.toThrow(
+      new TypeError('unknown setIfAbsent() option `jiter`: did you mean `jitter`?'),
+    );
+    await expect(scope.incr('a', 1, { hardTimeout: 5 } as never)).rejects.toThrow(
+      new TypeError('unknown incr() option `hardTimeout`: use one of ttl, failSafe, jitter, tags'),
+    );
+    await expect(scope.warmup({ a: () => 1 }, { signal: new AbortController().signal } as never)).rejects.toThrow(
+      /^unknown warmup\(\) option `signal`: use one of ttl, /,
+    );
+    expect(() => scope.batchLoader(async (keys: string[]) => keys.map(() => 1), { windowMS: 5 } as never)).toThrow(
+      new TypeError('unknown batchLoader() option `windowMS`: did you mean `windowMs`?'),
+    );
+    expect(scope.keys()).toEqual([]);
+  });
+
   it('closestName() takes typos of up to a third of the name (at most 3 edits), ignoring case', () => {
     expect(closestName('maxAttempt', ['maxAttempts', 'delay'])).toBe('maxAttempts');
     expect(closestName('TTL', ['ttl', 'tags'])).toBe('ttl');

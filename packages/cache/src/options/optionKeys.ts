@@ -1,15 +1,16 @@
 import type { CachedOptions } from '../cached';
-import type { CacheOptions, LoadOptions, ScopeOptions } from './CacheOptions';
+import type { CacheOptions, EntryOptions, GetOrSetOptions, LoadOptions, ScopeOptions } from './CacheOptions';
 
 /**
  * The names of every options object, kept beside their interfaces: a `Record<keyof …, true>` does not
  * compile when the interface gains or loses a name, so these lists cannot drift from the types.
  */
-const LOAD_OPTIONS: Record<keyof LoadOptions, true> = {
-  ttl: true,
-  failSafe: true,
-  jitter: true,
-  tags: true,
+/** The options of one write: `set`, `setMany`, `setIfAbsent`, `incr`. @internal */
+export const ENTRY_OPTIONS: Record<keyof EntryOptions, true> = { ttl: true, failSafe: true, jitter: true, tags: true };
+
+/** The options of one load: `warmup`, and the base of the others. @internal */
+export const LOAD_OPTIONS: Record<keyof LoadOptions, true> = {
+  ...ENTRY_OPTIONS,
   failSafeThrottle: true,
   softTimeout: true,
   hardTimeout: true,
@@ -20,6 +21,9 @@ const LOAD_OPTIONS: Record<keyof LoadOptions, true> = {
   lockTimeout: true,
   lockWaitTimeout: true,
 };
+
+/** The options of `scope.getOrSet(key, loader, options)`. @internal */
+export const GET_OR_SET_OPTIONS: Record<keyof GetOrSetOptions, true> = { ...LOAD_OPTIONS, signal: true };
 
 /** The options of `cache.scope(name, options)`. @internal */
 export const SCOPE_OPTIONS: Record<keyof ScopeOptions, true> = {
