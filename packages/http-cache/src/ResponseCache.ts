@@ -1,10 +1,10 @@
-import { uncached } from '@toolkit/cache';
+import { checkOptionKeys, uncached } from '@toolkit/cache';
 import type { Cache, CacheScope, Clock, Uncached } from '@toolkit/cache';
 import { formatCacheControl, parseCacheControl } from './cacheControl';
 import { computeEtag, ifNoneMatch } from './etag';
 import { headerValue, storableHeaders } from './headers';
 import type { HeaderBag, RequestHeaders, StoredHeaders } from './headers';
-import { resolvePolicy } from './ResponseCacheOptions';
+import { RESPONSE_CACHE_OPTIONS, resolvePolicy } from './ResponseCacheOptions';
 import type { ResolvedPolicy, ResponseCacheOptions, RouteCacheOptions } from './ResponseCacheOptions';
 
 /** What the cache needs to know of a request, whatever the framework. */
@@ -115,6 +115,7 @@ export class ResponseCache<Req = unknown> {
   readonly #policies = new WeakMap<RouteCacheOptions<Req>, ResolvedPolicy>();
 
   constructor(cache: Cache, options: ResponseCacheOptions = {}) {
+    checkOptionKeys(options, RESPONSE_CACHE_OPTIONS, 'ResponseCache');
     const { header = 'x-cache' } = options;
     if (header !== false && (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(header))) {
       throw new TypeError('`header` must be a header name or false');
@@ -203,7 +204,7 @@ export class ResponseCache<Req = unknown> {
         settle({ kind: 'lead' });
         return produced;
       },
-      { ttl: policy.ttlMs, failSafe: policy.staleOnErrorMs, tags, jitter: 0, cacheNullish: false },
+      { ttl: policy.ttlMs, failSafe: policy.staleOnErrorMs, tags, jitter: 0, cacheNullish: false, hardTimeout: policy.waitTimeoutMs },
     );
     answer.then(
       (value) => settle({ kind: 'value', value }),
