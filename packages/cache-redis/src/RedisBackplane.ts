@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { describeValue } from '@toolkit/cache';
 import type { Backplane, BackplaneMessage } from '@toolkit/cache';
+import { BACKPLANE_CONNECT_OPTIONS, BACKPLANE_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
@@ -75,6 +76,7 @@ export class RedisBackplane implements Backplane {
    * const backplane = RedisBackplane.connect(process.env.REDIS_URL!, { prefix: 'shop', version: 'v2' });
    */
   static connect(target: RedisTarget, options: RedisBackplaneConnectOptions = {}): RedisBackplane {
+    checkRedisOptionNames(options, BACKPLANE_CONNECT_OPTIONS, 'RedisBackplane.connect()');
     const { redisOptions, clusterOptions, ...rest } = options;
     namespaceOf(rest.prefix ?? 'toolkit', rest.version ?? 'v1');
     const timeoutMs = new RedisGuard(rest).timeoutMs;
@@ -115,6 +117,7 @@ export class RedisBackplane implements Backplane {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`RedisBackplane options must be an object, got ${describeValue(options)}`);
     }
+    checkRedisOptionNames(options, BACKPLANE_OPTIONS, 'RedisBackplane');
     const { publisher, subscriber, prefix = 'toolkit', version = 'v1', channel, onError = () => undefined } = options;
     for (const [name, client] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
       if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).publish !== 'function') {

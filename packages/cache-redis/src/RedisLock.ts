@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { describeValue } from '@toolkit/cache';
 import type { DistributedLock, LockRelease } from '@toolkit/cache';
+import { LOCK_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ConnectionWatch } from './ConnectionWatch';
 import { LuaScript } from './LuaScript';
 import { namespaceOf } from './namespace';
@@ -69,6 +70,7 @@ export class RedisLock implements DistributedLock {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`RedisLock options must be an object, got ${describeValue(options)}`);
     }
+    checkRedisOptionNames(options, LOCK_OPTIONS, 'RedisLock');
     const { client, prefix = 'toolkit', version = 'v1' } = options;
     if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).set !== 'function') {
       throw new TypeError(`\`client\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { compileGlob, describeValue } from '@toolkit/cache';
 import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
+import { STORE_CONNECT_OPTIONS, STORE_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
@@ -286,6 +287,7 @@ export class RedisStore implements CacheStore {
    * const clustered = RedisStore.connect('redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000');
    */
   static connect(target: RedisTarget, options: RedisStoreConnectOptions = {}): RedisStore {
+    checkRedisOptionNames(options, STORE_CONNECT_OPTIONS, 'RedisStore.connect()');
     const { redisOptions, clusterOptions, ...storeOptions } = options;
     // Validate the store's options before a connection is opened.
     namespaceOf(storeOptions.prefix ?? 'toolkit', storeOptions.version ?? 'v1');
@@ -333,6 +335,7 @@ export class RedisStore implements CacheStore {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`RedisStore options must be an object, got ${describeValue(options)}`);
     }
+    checkRedisOptionNames(options, STORE_OPTIONS, 'RedisStore');
     const { client, prefix = 'toolkit', version = 'v1', serializer = jsonSerializer, clock = systemClock } = options;
     if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).getBuffer !== 'function') {
       throw new TypeError(`\`client\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);
