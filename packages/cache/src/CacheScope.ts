@@ -22,11 +22,20 @@ import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
 /** Counters of one scope (or, from `cache.stats()`, of all scopes added up). */
 export interface CacheStats {
-  /** Calls answered with a fresh value. */
+  /**
+   * Lookups (`getOrSet`, a cached function's call, `get`, each key of `getMany`) answered with a fresh L1
+   * value.
+   */
   hits: number;
-  /** Calls that found no fresh value (they ran or joined a load). */
+  /**
+   * Lookups that found no fresh L1 value: they went to the L2 (see `l2Hits`), ran or joined a load, or
+   * (`get`) returned `undefined`.
+   */
   misses: number;
-  /** `hits / (hits + misses)`, `0` before the first call. */
+  /**
+   * `hits / (hits + misses)`, `0` before the first call: the L1's. The share of lookups answered without
+   * a loader, L2 included, is `(hits + l2Hits) / (hits + misses)`.
+   */
   hitRate: number;
   /**
    * Entries held now. Entries past their fail-safe window leave lazily (when read, evicted, or by
@@ -37,13 +46,16 @@ export interface CacheStats {
   maxSize: number;
   /** Misses answered with a stale value by fail-safe (error, timeout or throttle). */
   staleHits: number;
-  /** Factory runs started (foreground and background). */
+  /**
+   * Loader (factory) runs started, foreground and background: a miss the L2 answers is not one, so that
+   * across processes the loads add up to the backend's calls.
+   */
   loads: number;
   /** Factory runs that threw or rejected. */
   loadErrors: number;
   /** Entries evicted to respect `maxSize`. */
   evictions: number;
-  /** L1 misses answered by a fresh entry of the shared L2. */
+  /** Misses answered by a fresh entry of the shared L2, with no loader run. */
   l2Hits: number;
   /** Failed operations on the shared layer (L2, backplane, lock), and undecodable L2 values. */
   l2Errors: number;
@@ -95,6 +107,8 @@ interface Flight<V> {
    * a fresh one); its result, if it ever comes, fills the cache only where no newer value or load is.
    */
   detached: boolean;
+  /** Set when its loader ran (no fresh L2 entry answered first): a load in `stats().loads` and `CACHE_LOAD`. */
+  ran: boolean;
 }
 
 /** How a read invokes its loader without allocating a closure on the hit path. @internal */
@@ -311,6 +325,8 @@ export class CacheScope<V = unknown> {
       if (entry === undefined) missing.push(i);
       else found.add(i);
     });
+    // A hit is a fresh L1 value, as for getOrSet: one the L2 answers is a miss, then an L2 hit.
+    keys.forEach((key, i) => this.#count(key, found.has(i)));
     const shared = this.#host.shared;
     if (shared?.store !== undefined && missing.length > 0) {
       const epoch = this.#invalidations;
@@ -330,7 +346,6 @@ export class CacheScope<V = unknown> {
         }
       });
     }
-    keys.forEach((key, i) => this.#count(key, found.has(i)));
     return this.#cloning ? values.map(cloneValue) : values;
   }
 
@@ -726,7 +741,6 @@ export class CacheScope<V = unknown> {
   ): Flight<unknown> {
     const clock = this.#host.clock;
     const started = clock.now();
-    this.#loads++;
     // A forced reload supersedes a load already running: only the newest may store its result. (Otherwise
     // there is none: read() and refresh-ahead start a load only when no flight runs.)
     if (force) this.#discardFlight(key);
@@ -735,16 +749,26 @@ export class CacheScope<V = unknown> {
     try {
       if (tagsOf !== null) tags = mergeTags(policy.tags, tagsOf(b));
     } catch (error) {
-      result = Promise.reject(error); // a tag template the call cannot fill fails the load, not the store
+      this.#loads++; // a tag template the call cannot fill fails the load before its loader, not the store
+      result = Promise.reject(error);
     }
     // The flight exists before its work starts: the shared path asks it whether it was discarded.
-    const flight: Flight<unknown> = { discard: false, background, detached: false, tags, promise: STARTING };
+    const flight: Flight<unknown> = { discard: false, background, detached: false, ran: false, tags, promise: STARTING };
     if (result === undefined) {
       try {
-        result =
-          this.#host.shared === undefined
-            ? Promise.resolve(invoke(a, b))
-            : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
+        if (this.#host.shared === undefined) {
+          this.#loads++;
+          flight.ran = true;
+          result = Promise.resolve(invoke(a, b));
+        } else {
+          // Only the loader's run is a load: a fresh L2 entry that answers first is an L2 hit.
+          const run = () => {
+            this.#loads++;
+            flight.ran = true;
+            return invoke(a, b);
+          };
+          result = this.#loadShared(key, policy, run, tags, force, () => flight.discard);
+        }
       } catch (error) {
         result = Promise.reject(error);
       }
@@ -757,7 +781,7 @@ export class CacheScope<V = unknown> {
       (value) => {
         settle();
         // A stale L2 value that rescued a failed factory was reported as CACHE_LOAD_ERROR already.
-        if (!(value instanceof Rescued) && this.#wants('CACHE_LOAD')) {
+        if (flight.ran && !(value instanceof Rescued) && this.#wants('CACHE_LOAD')) {
           const now = clock.now();
           this.#emit(cacheEvent.CACHE_LOAD(this.name, this.fullKey(key), now, now - started, flight.background));
         }
