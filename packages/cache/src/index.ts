@@ -19,6 +19,7 @@ export type { ResultCacheStats } from './ResultCache';
 export { deriveKey } from './keys/deriveKey';
 export { compileTemplate } from './keys/keyTemplate';
 export { escapeKeyPart } from './keys/escapeKeyPart';
+export { DEFAULT_PREFIX, DEFAULT_VERSION, storageNamespace } from './keys/storageNamespace';
 export type { TemplateFiller } from './keys/keyTemplate';
 export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 /** @internal option-name checks shared with `@toolkit/core` */

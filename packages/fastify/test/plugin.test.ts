@@ -70,7 +70,7 @@ describe('@toolkit/fastify', () => {
 
     app = Fastify();
     await app.register(toolkitCache, { env: false });
-    expect(app.cache.prefix).toBe('toolkit');
+    expect(app.cache.prefix).toBe('svc');
   });
 
   it('refuses an unknown option name with the closest valid one, and takes register()’s own', async () => {
