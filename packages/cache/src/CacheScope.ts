@@ -1026,7 +1026,7 @@ export class CacheScope<V = unknown> {
 
   /** Whether an event of `type` would reach a listener of this scope or of the cache: build it only then. */
   #wants(type: CacheEventName): boolean {
-    return this.#bus.wants(type) || this.#host.bus.wants(type);
+    return (this.#bus.active && this.#bus.wants(type)) || (this.#host.bus.active && this.#host.bus.wants(type));
   }
 
   #emit(event: CacheEvent): void {
