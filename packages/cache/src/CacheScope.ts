@@ -1,4 +1,5 @@
-import { CacheEntry } from './CacheEntry';
+import { cacheEntry } from './CacheEntry';
+import type { CacheEntry } from './CacheEntry';
 import { CacheTimeoutError } from './errors/CacheTimeoutError';
 import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
@@ -11,6 +12,7 @@ import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import { ENTRY_OPTIONS, GET_OR_SET_OPTIONS, LOAD_OPTIONS, checkOptionKeys } from './options/optionKeys';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
+import { keyOfSlot } from './stores/lruSlot';
 import { compileGlob, escapeGlob } from './keys/glob';
 import { BatchLoader } from './BatchLoader';
 import { abortReason, raceAbort } from './raceAbort';
@@ -241,11 +243,12 @@ export class CacheScope<V = unknown> {
   /**
    * The one read path (getOrSet, cached functions, batch loads). Hit: fresh value, and past
    * `refreshAhead` one background refresh. Miss: join the running load or start one, guarded by
-   * fail-safe and timeouts when they apply.
+   * fail-safe and timeouts when they apply. `slot` is the local key, or the number an integer-derived key
+   * is held under in L1 (42 for `#42`: a hit then makes no key string).
    * @internal
    */
   read<A, B>(
-    key: string,
+    slot: string | number,
     policy: Policy,
     force: boolean,
     invoke: Invoke<V, A, B>,
@@ -254,35 +257,33 @@ export class CacheScope<V = unknown> {
     tagsOf: TagsOf<B>,
   ): Promise<V> {
     const now = this.#host.clock.now();
-    let stale: CacheEntry | undefined;
-    if (!force) {
-      const entry = this.#l1.get(key);
-      if (entry !== undefined) {
-        if (now < entry.freshUntil) {
-          this.#hits++;
-          if (this.#wants('CACHE_HIT')) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now));
-          if (now >= entry.refreshAt && !this.#flights.has(key)) {
-            this.#load(key, policy, invoke, a, b, tagsOf, true, true);
-          }
-          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
-          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
-        }
-        const throttledUntil = this.#throttled.get(entry);
-        if (throttledUntil !== undefined && now < throttledUntil) {
-          this.#staleHits++;
-          this.#misses++;
-          const wantsMiss = this.#wants('CACHE_MISS');
-          if (wantsMiss || this.#wants('CACHE_STALE_HIT')) {
-            const fullKey = this.fullKey(key);
-            if (wantsMiss) this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
-            if (this.#wants('CACHE_STALE_HIT')) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
-          }
-          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
-          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
-        }
-        if (now < entry.staleUntil) stale = entry;
-        else this.#drop(key, entry);
+    const entry = force ? undefined : this.#l1.get(slot);
+    if (entry !== undefined && now - entry.base < entry.expiry) {
+      this.#hits++;
+      if (this.#wants('CACHE_HIT')) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(keyOfSlot(slot)), now));
+      if (now >= entry.refreshAt && !this.#flights.has(keyOfSlot(slot))) {
+        this.#load(keyOfSlot(slot), policy, invoke, a, b, tagsOf, true, true);
       }
+      // A promise per hit, as an async function makes: keeping one per entry would cost 48 bytes each.
+      return Promise.resolve((this.#cloning ? structuredClone(entry.value) : entry.value) as V);
+    }
+    const key = keyOfSlot(slot);
+    let stale: CacheEntry | undefined;
+    if (entry !== undefined) {
+      const throttledUntil = this.#throttled.get(entry);
+      if (throttledUntil !== undefined && now < throttledUntil) {
+        this.#staleHits++;
+        this.#misses++;
+        const wantsMiss = this.#wants('CACHE_MISS');
+        if (wantsMiss || this.#wants('CACHE_STALE_HIT')) {
+          const fullKey = this.fullKey(key);
+          if (wantsMiss) this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
+          if (this.#wants('CACHE_STALE_HIT')) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
+        }
+        return Promise.resolve((this.#cloning ? structuredClone(entry.value) : entry.value) as V);
+      }
+      if (now < entry.staleUntil) stale = entry;
+      else this.#drop(key, entry);
     }
     this.#misses++;
     if (this.#wants('CACHE_MISS')) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
@@ -472,7 +473,7 @@ export class CacheScope<V = unknown> {
     // The L2 counted, and kept its entry's timeline: L1 copies it only when it already had that entry and
     // nothing was invalidated meanwhile; else the next read takes the entry, timeline included, from the L2.
     if (counted === undefined || (current !== undefined && epoch === this.#invalidations)) {
-      this.#write(key, new CacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
+      this.#write(key, cacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
     } else {
       const held = this.#l1.peek(key);
       if (held !== undefined) this.#drop(key, held);
@@ -719,7 +720,7 @@ export class CacheScope<V = unknown> {
     const entry = touch ? this.#l1.get(key) : this.#l1.peek(key);
     if (entry === undefined) return undefined;
     const now = this.#host.clock.now();
-    if (now < entry.freshUntil) return entry;
+    if (now - entry.base < entry.expiry) return entry;
     if (now >= entry.staleUntil) this.#drop(key, entry);
     return undefined;
   }
@@ -920,9 +921,7 @@ export class CacheScope<V = unknown> {
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY && stored.freshUntil !== Number.POSITIVE_INFINITY
         ? stored.freshUntil - ttl * (1 - policy.refreshAhead)
         : Number.POSITIVE_INFINITY;
-    // Equal times share one number (an entry's time fields are boxed doubles: 16 bytes each).
-    const staleUntil = stored.staleUntil === stored.freshUntil ? stored.freshUntil : stored.staleUntil;
-    return new CacheEntry(this.#keep(stored.value), stored.freshUntil, staleUntil, refreshAt, stored.tags);
+    return cacheEntry(this.#keep(stored.value), stored.freshUntil, stored.staleUntil, refreshAt, stored.tags);
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
@@ -995,12 +994,12 @@ export class CacheScope<V = unknown> {
     if (policy.shouldCache !== null && !policy.shouldCache(value)) return undefined;
     const now = this.#host.clock.now();
     const ttl = ttlFor(policy, value);
+    // Jitter in whole ms keeps an expiry that is a whole number of ms one (the compact entry form).
     const freshUntil =
-      ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.random() * policy.jitter : 0);
+      ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.round(Math.random() * policy.jitter) : 0);
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
-    // Without fail-safe both times are one number: sharing it saves a 16-byte box per entry.
-    return new CacheEntry(this.#keep(value), freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
+    return cacheEntry(this.#keep(value), freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
   }
 
   /** The form in which this scope keeps a value it stores (see {@link Isolation}). */
@@ -1051,7 +1050,7 @@ export class CacheScope<V = unknown> {
 
   /** Whether an event of `type` would reach a listener of this scope or of the cache: build it only then. */
   #wants(type: CacheEventName): boolean {
-    return this.#bus.wants(type) || this.#host.bus.wants(type);
+    return (this.#bus.active && this.#bus.wants(type)) || (this.#host.bus.active && this.#host.bus.wants(type));
   }
 
   #emit(event: CacheEvent): void {
