@@ -20,6 +20,10 @@ export interface CacheHandle {
   close(): Promise<void>;
 }
 
+/**
+ * The Cache options createCache() makes itself, so `options` may not hold them.
+ * @inline
+ */
 type MadeHere = 'store' | 'backplane' | 'lock' | 'prefix' | 'version';
 
 /** What createCache() makes or reads itself, and what to do instead of passing it. */

@@ -77,11 +77,15 @@ export interface Lead {
   abandon(): void;
 }
 
-/** Marks a handler's answer that must not be shared with the requests that waited for it. */
+/**
+ * Marks a handler's answer that must not be shared with the requests that waited for it.
+ * @inline
+ */
 interface Unshared {
   readonly unshared: true;
 }
 
+/** @inline */
 type Stored = StoredResponse | Unshared;
 
 /** Headers of a 200 that a 304 repeats (RFC 9110 §15.4.5), besides ours. */

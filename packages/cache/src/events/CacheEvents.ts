@@ -84,6 +84,7 @@ const constructors = {
 /** Builds events; used by the cache, exported for layers that re-emit cache events. */
 export const cacheEvent = constructors;
 
+/** @inline */
 type Constructors = typeof constructors;
 
 /** Every event the cache emits. Switch on `type` to narrow. */
