@@ -1,0 +1,13 @@
+export { ToolkitCacheModule } from './ToolkitCacheModule';
+export type { ToolkitCacheModuleAsyncOptions, ToolkitCacheModuleOptions, ToolkitCacheRootOptions } from './ToolkitCacheModuleOptions';
+export { TOOLKIT_CACHE_OPTIONS } from './tokens';
+export { InjectCache } from './InjectCache';
+export { CacheResponse } from './CacheResponse';
+export { InvalidateTags } from './InvalidateTags';
+export type { InvalidateTagsSpec } from './InvalidateTags';
+export { ToolkitCacheInterceptor } from './ToolkitCacheInterceptor';
+export { Cached } from './Cached';
+export type { CachedMethodOptions } from './Cached';
+export { Cache } from '@toolkit/cache';
+export { ResponseCache } from '@toolkit/http-cache';
+export type { CacheStatus, RouteCacheOptions, VaryOptions } from '@toolkit/http-cache';
