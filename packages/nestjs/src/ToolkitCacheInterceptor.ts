@@ -8,7 +8,7 @@ import { from, mergeMap, of, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { InvalidateTagsSpec } from './InvalidateTags';
 import { CACHE_RESPONSE, INVALIDATE_TAGS } from './metadata';
-import { captureResponse, isNodeResponse, replaceOnEnd } from './nodeResponse';
+import { captureResponse, isNodeResponse, sendNow } from './nodeResponse';
 
 /** A request as platform-express hands it over. */
 type NestRequest = IncomingMessage & { originalUrl?: string; params?: Record<string, unknown> };
@@ -55,7 +55,7 @@ export class ToolkitCacheInterceptor implements NestInterceptor {
     // The 304 (or not) is decided from the stored response: the platform's own ETag check must not answer.
     stripConditionals(req.headers);
     if (lookup.action === 'serve') {
-      replaceOnEnd(res, lookup.response);
+      sendNow(res, lookup.response);
       return of(undefined);
     }
     let failure: unknown;

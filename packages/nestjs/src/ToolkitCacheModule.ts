@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { Cache } from '@toolkit/cache';
 import { ResponseCache, openCache } from '@toolkit/http-cache';
 import type { OpenedCache } from '@toolkit/http-cache';
 import { CacheLifecycle } from './CacheLifecycle';
 import { OPENED_CACHE, TOOLKIT_CACHE_OPTIONS } from './tokens';
 import { ToolkitCacheInterceptor } from './ToolkitCacheInterceptor';
+import { ToolkitErrorsFilter } from './ToolkitErrorsFilter';
 import type { ToolkitCacheModuleAsyncOptions, ToolkitCacheModuleOptions, ToolkitCacheRootOptions } from './ToolkitCacheModuleOptions';
 
 /** The providers made from the options provider. */
@@ -20,12 +22,13 @@ const providers: Provider[] = [
     provide: ResponseCache,
     inject: [Cache, TOOLKIT_CACHE_OPTIONS],
     useFactory: (cache: Cache, options: ToolkitCacheModuleOptions) => {
-      const { cache: _given, env: _env, closeCache: _close, ...responseOptions } = options;
+      const { cache: _given, env: _env, closeCache: _close, errors: _errors, ...responseOptions } = options;
       return new ResponseCache(cache, responseOptions);
     },
   },
   CacheLifecycle,
   ToolkitCacheInterceptor,
+  { provide: APP_FILTER, useClass: ToolkitErrorsFilter },
 ];
 
 const exported = [Cache, ResponseCache, ToolkitCacheInterceptor, TOOLKIT_CACHE_OPTIONS];

@@ -1,5 +1,5 @@
 import type { Cache, CacheOptions } from '@toolkit/cache';
-import type { ResponseCacheOptions } from '@toolkit/http-cache';
+import type { ErrorResponseOptions, ResponseCacheOptions } from '@toolkit/http-cache';
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
 
 /** The module's options: the cache, and the defaults of every `@CacheResponse()` route. */
@@ -19,6 +19,13 @@ export interface ToolkitCacheModuleOptions extends ResponseCacheOptions {
   env?: Record<string, string | undefined> | false;
   /** Close the cache (and its Redis connections) on application shutdown. @default true for a cache the module made, false for yours */
   closeCache?: boolean;
+  /**
+   * Answer errors of `resilient()` thrown by any route (open circuit, full bulkhead, rate limit: 503;
+   * timeout: 504) with `Retry-After` where known, through the global {@link ToolkitErrorsFilter}; `false`
+   * leaves them to your filters (use `errorResponse()` of `@toolkit/http-cache` there).
+   * @default true
+   */
+  errors?: boolean | ErrorResponseOptions;
 }
 
 /** Options of {@link ToolkitCacheModule.forRoot}: the module's options, and whether it is global. */

@@ -25,21 +25,18 @@ export function sendResponse(res: ServerResponse, response: HttpResponse, end: (
 }
 
 /**
- * Lets the platform answer as it does (Nest writes the handler's result), then sends `response` in its
- * place when it ends: a cached response replaces what Nest made of the handler-less request.
+ * Sends `response` now, in place of anything set on `res` so far; whatever the platform writes after
+ * (Nest replies to a handler that did not run, unless the route took `@Res()`) is dropped.
  */
-export function replaceOnEnd(res: ServerResponse, response: HttpResponse): void {
+export function sendNow(res: ServerResponse, response: HttpResponse): void {
   const end = res.end.bind(res) as End;
-  const write = res.write.bind(res) as Write;
+  sendResponse(res, response, (body) => end(body));
   res.write = ((_chunk: Chunk, encoding?: BufferEncoding | Callback, cb?: Callback) => {
     (typeof encoding === 'function' ? encoding : cb)?.();
     return true;
   }) as ServerResponse['write'];
   res.end = ((...args: unknown[]) => {
-    res.write = write as ServerResponse['write'];
-    res.end = end as ServerResponse['end'];
-    const done = args.find((arg): arg is Callback => typeof arg === 'function');
-    sendResponse(res, response, (body) => end(body, undefined, done));
+    args.find((arg): arg is Callback => typeof arg === 'function')?.();
     return res;
   }) as ServerResponse['end'];
 }
