@@ -44,8 +44,9 @@ export function Cached(options: CachedMethodOptions = {}) {
       if (wrapper === undefined) {
         const cache = this[CACHE];
         if (cache === undefined) {
-          throw new Error(
-            `\`@Cached()\` ${name}: no Cache was injected; make ${owner.name} a provider of a module that imports ToolkitCacheModule (or register the module with \`global: true\`)`,
+          // A method returning a promise rejects, it does not throw.
+          return Promise.reject(
+            new Error(`\`@Cached()\` ${name}: no Cache was injected; make ${owner.name} a provider of a module that imports ToolkitCacheModule (or register the module with \`global: true\`)`),
           );
         }
         wrapper = cache.cached((...callArgs: unknown[]) => (original as unknown as (...a: unknown[]) => Promise<unknown>).apply(this, callArgs), {
