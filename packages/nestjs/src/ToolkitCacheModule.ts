@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { Cache } from '@toolkit/cache';
 import { ResponseCache, openCache } from '@toolkit/http-cache';
 import type { OpenedCache } from '@toolkit/http-cache';
 import { CacheLifecycle } from './CacheLifecycle';
+import { RouteOptionsCheck } from './RouteOptionsCheck';
 import { OPENED_CACHE, TOOLKIT_CACHE_OPTIONS } from './tokens';
 import { ToolkitCacheInterceptor } from './ToolkitCacheInterceptor';
 import { ToolkitErrorsFilter } from './ToolkitErrorsFilter';
@@ -27,6 +28,7 @@ const providers: Provider[] = [
     },
   },
   CacheLifecycle,
+  RouteOptionsCheck,
   ToolkitCacheInterceptor,
   { provide: APP_FILTER, useClass: ToolkitErrorsFilter },
 ];
@@ -50,6 +52,7 @@ export class ToolkitCacheModule {
     return {
       module: ToolkitCacheModule,
       global,
+      imports: [DiscoveryModule],
       providers: [{ provide: TOOLKIT_CACHE_OPTIONS, useValue: moduleOptions }, ...providers],
       exports: exported,
     };
@@ -64,7 +67,7 @@ export class ToolkitCacheModule {
     return {
       module: ToolkitCacheModule,
       global,
-      imports,
+      imports: [DiscoveryModule, ...imports],
       providers: [{ provide: TOOLKIT_CACHE_OPTIONS, inject, useFactory }, ...providers],
       exports: exported,
     };

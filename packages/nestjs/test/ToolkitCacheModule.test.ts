@@ -138,6 +138,28 @@ describe('ToolkitCacheModule', () => {
   });
 });
 
+describe('ToolkitCacheModule route checks', () => {
+  it('fails the app’s start-up on a bad @CacheResponse() option, naming the route and the option', async () => {
+    @Controller()
+    class BadController {
+      @Get('bad')
+      @CacheResponse({ ttl: -1 })
+      bad() {
+        return 'never';
+      }
+    }
+    @Module({ imports: [ToolkitCacheModule.forRoot({ env: false })], controllers: [BadController] })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, { logger: false });
+    apps.push(app);
+    await expect(app.init()).rejects.toMatchObject({
+      name: 'RangeError',
+      message: '@CacheResponse() of BadController.bad: `ttl` must not be negative, got -1',
+      cause: expect.objectContaining({ message: '`ttl` must not be negative, got -1' }),
+    });
+  });
+});
+
 describe('ToolkitCacheModule with an explicit token', () => {
   it('injects with @Inject(Cache) too', async () => {
     @Injectable()
