@@ -18,7 +18,8 @@ type AsyncMethod = (...args: never[]) => Promise<unknown>;
  * Caches an async method of a provider with the `Cache` of {@link ToolkitCacheModule}, taken from the
  * dependency injection container (the class must be a provider of a module that imports the module, or
  * of an app where it is global). The key is derived from the arguments only (`this` is left out), or
- * made by `key`; the method keeps its type. Each instance gets its own scope, named `ClassName.method`.
+ * made by `key`; the method keeps its type. The class's instances (transient or request-scoped ones too)
+ * share one scope of the cache, named `ClassName.method`, and so its entries.
  *
  * @example
  * \@Injectable()
@@ -38,24 +39,22 @@ export function Cached(options: CachedMethodOptions = {}) {
       injected.add(owner);
       Inject(Cache)(target, CACHE);
     }
-    const wrappers = new WeakMap<object, CachedFunction<unknown[], unknown>>();
+    // One cached function per cache, shared by the class's instances: `this` is not part of the key.
+    const wrappers = new WeakMap<Cache, CachedFunction<unknown[], unknown>>();
     const cachedMethod = function (this: { [CACHE]?: Cache }, ...args: unknown[]): Promise<unknown> {
-      let wrapper = wrappers.get(this);
-      if (wrapper === undefined) {
-        const cache = this[CACHE];
-        if (cache === undefined) {
-          // A method returning a promise rejects, it does not throw.
-          return Promise.reject(
-            new Error(`\`@Cached()\` ${name}: no Cache was injected; make ${owner.name} a provider of a module that imports ToolkitCacheModule (or register the module with \`global: true\`)`),
-          );
-        }
-        wrapper = cache.cached((...callArgs: unknown[]) => (original as unknown as (...a: unknown[]) => Promise<unknown>).apply(this, callArgs), {
-          name,
-          ...(options as CachedOptions<unknown[], unknown>),
-        });
-        wrappers.set(this, wrapper);
+      const cache = this[CACHE];
+      if (cache === undefined) {
+        // A method returning a promise rejects, it does not throw.
+        return Promise.reject(
+          new Error(`\`@Cached()\` ${name}: no Cache was injected; make ${owner.name} a provider of a module that imports ToolkitCacheModule (or register the module with \`global: true\`)`),
+        );
       }
-      return wrapper(...args);
+      let wrapper = wrappers.get(cache);
+      if (wrapper === undefined) {
+        wrapper = cache.cached(original as unknown as (...a: unknown[]) => Promise<unknown>, { name, ...(options as CachedOptions<unknown[], unknown>) });
+        wrappers.set(cache, wrapper);
+      }
+      return wrapper.apply(this, args);
     };
     Object.defineProperty(cachedMethod, 'name', { value: original.name });
     // Metadata other decorators put on the method (a route's path, a guard) stays on it.

@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module, Param, Post } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Param, Post, Scope } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Cache } from '@toolkit/cache';
@@ -28,6 +28,20 @@ class ItemsService {
   }
 }
 
+/** A provider made anew for each consumer: its instances share the method's entries. */
+@Injectable({ scope: Scope.TRANSIENT })
+class RatesService {
+  static loads = 0;
+  readonly made = ++made;
+
+  @Cached({ ttl: '1m' })
+  async rate(currency: string): Promise<string> {
+    RatesService.loads++;
+    return `${currency} by instance ${this.made}`;
+  }
+}
+let made = 0;
+
 @Controller('items')
 class ItemsController {
   constructor(private readonly items: ItemsService) {}
@@ -44,12 +58,13 @@ class ItemsController {
   }
 }
 
-@Module({ imports: [ToolkitCacheModule.forRoot({ env: false })], controllers: [ItemsController], providers: [ItemsService] })
+@Module({ imports: [ToolkitCacheModule.forRoot({ env: false })], controllers: [ItemsController], providers: [ItemsService, RatesService] })
 class AppModule {}
 
 describe('@Cached() service methods', () => {
   let app: INestApplication;
   beforeEach(async () => {
+    RatesService.loads = 0;
     app = await NestFactory.create(AppModule, { logger: false });
     await app.listen(0, '127.0.0.1');
   });
@@ -73,6 +88,16 @@ describe('@Cached() service methods', () => {
     await items.find('1', 'en');
     expect(cache.scopeNames).toEqual(expect.arrayContaining(['ItemsService.find']));
     expect(await cache.scope('ItemsService.find').get('1:en')).toEqual({ id: 'item-1', lang: 'en', load: 1 });
+  });
+
+  it('shares one scope between the instances of a transient provider: `this` is not part of the key', async () => {
+    const [first, second] = [await app.resolve(RatesService), await app.resolve(RatesService)];
+    expect(first).not.toBe(second);
+    expect(await first.rate('EUR')).toBe(`EUR by instance ${first.made}`);
+    expect(await second.rate('EUR')).toBe(`EUR by instance ${first.made}`);
+    expect(await second.rate('USD')).toBe(`USD by instance ${second.made}`);
+    expect(RatesService.loads).toBe(2);
+    expect(app.get(Cache).scopeNames.filter((name) => name.startsWith('RatesService.'))).toEqual(['RatesService.rate']);
   });
 
   it('is invalidated by tag from a write route', async () => {
