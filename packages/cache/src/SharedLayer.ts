@@ -39,7 +39,7 @@ export class SharedLayer {
     recovery?: { readonly maxItems: number; readonly retryMs: number },
   ) {
     if (recovery === undefined || (store === undefined && backplane === undefined)) return;
-    this.#recovery = new AutoRecovery(store, backplane, source, report, recovery.maxItems, recovery.retryMs);
+    this.#recovery = new AutoRecovery(store, backplane, source, report, recovery.maxItems, recovery.retryMs, clock);
     const replay = () => this.recover();
     for (const watched of [store, backplane]) {
       const stop = watched?.onAvailable?.(replay);
