@@ -64,7 +64,7 @@ export interface RedisStoreConnectOptions extends Omit<RedisStoreOptions, 'clien
 
 const systemClock: Clock = { now: () => Date.now() };
 
-/** Keys per `MGET` / `UNLINK` on a single server. */
+/** Keys per `MGET` / delete script on a single server. */
 const CHUNK = 1_000;
 /** Keys asked per `SCAN` step. */
 const SCAN_COUNT = 500;
