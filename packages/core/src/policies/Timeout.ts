@@ -24,6 +24,18 @@ export interface TimeoutContext<C> {
    * @default 'timeout'
    */
   readonly abortReason?: 'timeout' | 'abort';
+  /**
+   * What the caller's promise takes instead of the attempt's value (the breaker records the success):
+   * as `execute(...).then(fulfilled)` would, without that promise. A throw rejects the caller's promise.
+   */
+  readonly fulfilled?: (arg: C, value: unknown) => unknown;
+  /**
+   * What the caller's promise takes instead of the attempt's failure (its error, the `TimeoutError`, the
+   * caller's abort reason), a value or a promise: as `execute(...).then(undefined, rejected)` would,
+   * without that promise, and like it one microtask after the failure (after `onTimeout`). A throw
+   * rejects the caller's promise.
+   */
+  readonly rejected?: (arg: C, error: unknown) => unknown;
 }
 
 /**
@@ -137,7 +149,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     this.#timeout.queue.remove(this);
     const reason = abortError(this.#caller as AbortSignal);
     this.abort(reason);
-    this.#reject(reason);
+    this.#fail(reason);
   }
 
   /** The deadline passed (the queue has already taken this attempt out). */
@@ -148,7 +160,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     const { functionName, attempt } = context.describe(this.#arg);
     const error = new TimeoutError({ functionName, timeoutMs: this.#timeout.ms, attempt });
     this.abort(context.abortReason === 'abort' ? undefined : error);
-    this.#reject(error);
+    this.#fail(error);
     context.onTimeout(this.#arg);
   }
 
@@ -156,8 +168,27 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     if (this.#done) return;
     this.#end();
     this.#timeout.queue.remove(this);
-    if (ok) this.#resolve(outcome as T);
-    else this.#reject(outcome);
+    if (!ok) return this.#fail(outcome);
+    const fulfilled = this.#context.fulfilled;
+    if (fulfilled === undefined) return this.#resolve(outcome as T);
+    try {
+      this.#resolve(fulfilled(this.#arg, outcome) as T);
+    } catch (error) {
+      this.#reject(error);
+    }
+  }
+
+  /** The attempt failed with `error`: the caller's promise rejects, or takes what `rejected` makes of it. */
+  #fail(error: unknown): void {
+    const rejected = this.#context.rejected;
+    if (rejected === undefined) return this.#reject(error);
+    queueMicrotask(() => {
+      try {
+        this.#resolve(rejected(this.#arg, error) as T);
+      } catch (thrown) {
+        this.#reject(thrown);
+      }
+    });
   }
 
   #end(): void {
