@@ -32,8 +32,7 @@ export interface TimeoutContext<C> {
   /**
    * What the caller's promise takes instead of the attempt's failure (its error, the `TimeoutError`, the
    * caller's abort reason), a value or a promise: as `execute(...).then(undefined, rejected)` would,
-   * without that promise, and like it one microtask after the failure (after `onTimeout`). A throw
-   * rejects the caller's promise.
+   * and like it a microtask after the failure (after `onTimeout`). A throw rejects the caller's promise.
    */
   readonly rejected?: (arg: C, error: unknown) => unknown;
 }
@@ -105,7 +104,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
   prev: Deadline | undefined = undefined;
   next: Deadline | undefined = undefined;
   #done = false;
-  #resolve: (value: T) => void = noop;
+  #resolve: (value: T | PromiseLike<T>) => void = noop;
   #reject: (error: unknown) => void = noop;
   readonly #timeout: Timeout;
   readonly #caller: AbortSignal | undefined;
@@ -182,13 +181,8 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
   #fail(error: unknown): void {
     const rejected = this.#context.rejected;
     if (rejected === undefined) return this.#reject(error);
-    queueMicrotask(() => {
-      try {
-        this.#resolve(rejected(this.#arg, error) as T);
-      } catch (thrown) {
-        this.#reject(thrown);
-      }
-    });
+    // A promise job, as a rejection handler's would be (fake timers fake queueMicrotask, not this).
+    this.#resolve(Promise.reject(error).then(undefined, (failure: unknown) => rejected(this.#arg, failure)) as Promise<T>);
   }
 
   #end(): void {
