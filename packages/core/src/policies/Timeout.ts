@@ -100,6 +100,12 @@ export class Timeout {
  * the caller's signal (`handleEvent`: no closure) and the settling of the caller's promise, in one object.
  */
 class TimedAttempt<T, C> extends LazyAbort implements Deadline {
+  /**
+   * The attempt constructed last in this process, held until the next one is, as `CallState.latest`
+   * holds the last call: a full GC that finds no attempt alive throws away the code optimized for
+   * attempts. Never more than one attempt in the whole process.
+   */
+  static latest: TimedAttempt<unknown, unknown> | undefined = undefined;
   deadline = 0;
   prev: Deadline | undefined = undefined;
   next: Deadline | undefined = undefined;
@@ -117,6 +123,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     this.#caller = caller;
     this.#arg = arg;
     this.#context = context;
+    TimedAttempt.latest = this as TimedAttempt<unknown, unknown>;
   }
 
   start(run: (attempt: LazyAbort, arg: C) => PromiseLike<T> | T): Promise<T> {
@@ -192,3 +199,4 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
 }
 
 function noop(): void {}
+
