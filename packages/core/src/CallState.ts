@@ -37,6 +37,16 @@ export interface CallSite {
  */
 export class CallState {
   /**
+   * The call constructed last in this process, held until the next one is: so that a call (its hidden
+   * class, and the classes of what it holds) is alive whenever a full garbage collection runs. V8 holds
+   * those classes weakly; when a full GC finds no call alive (between bursts of calls, or in a benchmark
+   * that collects garbage before each sample) it drops them and throws away all the code optimized for
+   * calls ("weak objects" in `--trace-deopt`), and the calls after it run unoptimized until V8 optimizes
+   * them again. It keeps one call's arguments alive a little longer: never more than one call in the
+   * whole process.
+   */
+  static latest: CallState | undefined = undefined;
+  /**
    * Whether anyone listened when the call started: only then does it report its outcome (SUCCESS,
    * FAILURE, RETRY_EXHAUSTED), which costs a promise or two per call. Events of a call's course
    * (RETRY, TIMEOUT, CIRCUIT_*, …) are emitted to whoever listens when they happen.
@@ -74,6 +84,7 @@ export class CallState {
   ) {
     this.inner = signal;
     this.observed = site.events.active;
+    CallState.latest = this;
   }
 
   get functionName(): string {

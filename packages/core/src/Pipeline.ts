@@ -340,9 +340,45 @@ export class Pipeline {
       call.emit((n) => resilienceEvent.TIMEOUT(n, { key: call.key(), attempt: call.attempts, durationMs: this.#attemptTimeout?.ms ?? 0 })),
   };
 
+  /**
+   * retry → breaker → [attempt timeout] → fn. The common case runs fused, with one settlement for the
+   * three: the first attempt runs outside cockatiel's retry (no `retryOnResult`, nobody listening when
+   * the call started) and outside its breaker (closed, no slow-call check); a success is recorded on the
+   * breaker and is the call's value. A failure takes the unfused path from there on: the breaker records
+   * it, then cockatiel's retry takes it as its own first attempt's outcome (see `Retry.afterFirstFailure`).
+   */
   #retried(call: CallState): Promise<unknown> {
-    return this.#retry === undefined ? this.#recorded(call) : this.#retry.execute(call);
+    const retry = this.#retry;
+    const breaker = this.circuitBreaker;
+    if ((retry !== undefined && !retry.runsFirstAttemptAlone(call)) || (breaker !== undefined && !breaker.recordsOutside)) {
+      return retry === undefined ? this.#recorded(call) : retry.execute(call);
+    }
+    if (breaker === undefined && retry === undefined) return this.#timedAttempt(call);
+    const attemptTimeout = this.#attemptTimeout;
+    // With a timeout, its own settlement is the one: it applies what the `then` below would.
+    if (attemptTimeout !== undefined) return attemptTimeout.execute(invokeUnder, call, call.inner, this.#fusedTimeoutContext);
+    return invoke(call, call.inner).then(breaker?.recordSuccess, (error: unknown) => this.#firstAttemptFailed(call, error));
   }
+
+  /**
+   * The first attempt of the fused path (see {@link #retried}) failed: as on the unfused path, `ignoreOn`
+   * marks the error, the breaker records it, then retry decides.
+   */
+  #firstAttemptFailed(call: CallState, error: unknown): Promise<unknown> {
+    const failure = this.#passedThrough(error);
+    const retry = this.#retry;
+    const breaker = this.circuitBreaker;
+    if (breaker === undefined) return (retry as Retry).afterFirstFailure(call, failure);
+    const recorded = breaker.recordFailure(call, failure);
+    return retry === undefined ? recorded : recorded.catch((e: unknown) => retry.afterFirstFailure(call, e));
+  }
+
+  /** The attempt timeout's context on the fused path: the breaker's and retry's part of the settlement too. */
+  readonly #fusedTimeoutContext: TimeoutContext<CallState> = {
+    ...this.#attemptTimeoutContext,
+    fulfilled: (_call, value) => (this.circuitBreaker === undefined ? value : this.circuitBreaker.recordSuccess(value)),
+    rejected: (call, error) => this.#firstAttemptFailed(call, error),
+  };
 
   #recorded(call: CallState): Promise<unknown> {
     const breaker = this.circuitBreaker;
@@ -353,12 +389,15 @@ export class Pipeline {
     const attemptTimeout = this.#attemptTimeout;
     const run =
       attemptTimeout === undefined ? invoke(call, call.inner) : attemptTimeout.execute(invokeUnder, call, call.inner, this.#attemptTimeoutContext);
-    // ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted.
-    const ignoreOn = this.#ignoreOn;
-    if (ignoreOn === undefined) return run;
+    if (this.#ignoreOn === undefined) return run;
     return run.catch((error: unknown) => {
-      throw matchesAny(ignoreOn, error) ? new Passthrough(error) : error;
+      throw this.#passedThrough(error);
     });
+  }
+
+  /** ignoreOn covers the function's errors and the attempt's timeout: neither retried nor counted. */
+  #passedThrough(error: unknown): unknown {
+    return this.#ignoreOn !== undefined && matchesAny(this.#ignoreOn, error) ? new Passthrough(error) : error;
   }
 }
 

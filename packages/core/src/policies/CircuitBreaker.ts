@@ -240,23 +240,16 @@ export class CircuitBreaker {
    * @internal
    */
   execute<T>(call: CallState): Promise<T> {
-    const state = this.#policy.state;
-    const slowAfter = this.#slowCallThreshold;
     // Closed, no slow-call check: the attempt runs here, outside cockatiel's two async functions (four
-    // promises). A success is recorded on the counter as cockatiel records it (`success(Closed)`); a
-    // failure is handed to cockatiel as the outcome of an attempt, so it filters, counts and opens the
-    // circuit itself, naming this call. If the circuit left the closed state while the attempt ran,
-    // other calls' outcomes decided it: the failure goes to the caller without being counted.
-    if (state === CircuitState.Closed && slowAfter === Number.POSITIVE_INFINITY) {
+    // promises), its outcome recorded by recordSuccess / recordFailure.
+    if (this.recordsOutside) {
       let outcome: Promise<unknown>;
       try {
         outcome = call.attempt(call);
       } catch (error) {
         outcome = Promise.reject(error);
       }
-      return outcome.then(this.#closedSuccess, (error: unknown) =>
-        this.#policy.state === CircuitState.Closed ? this.#policy.execute(() => Promise.reject(error), call as unknown as AbortSignal) : Promise.reject(error),
-      ) as Promise<T>;
+      return outcome.then(this.recordSuccess, (error: unknown) => this.recordFailure(call, error)) as Promise<T>;
     }
     const previous = this.#starting;
     this.#starting = call; // cockatiel half-opens the circuit synchronously, in this call
@@ -278,11 +271,37 @@ export class CircuitBreaker {
     );
   }
 
-  /** A success of an attempt that started closed, recorded as cockatiel records it. */
-  readonly #closedSuccess = <R>(value: R): R => {
+  /**
+   * Whether an attempt starting now may run outside cockatiel, its outcome then recorded by
+   * {@link recordSuccess} or {@link recordFailure}: the circuit is closed and there is no slow-call check.
+   * @internal
+   */
+  get recordsOutside(): boolean {
+    return this.#policy.state === CircuitState.Closed && this.#slowCallThreshold === Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Records the success of an attempt that started while {@link recordsOutside}, as cockatiel records it
+   * (`success(Closed)` on the counter); returns the value. Bound: usable as a `then` callback.
+   * @internal
+   */
+  readonly recordSuccess = <R>(value: R): R => {
     this.#counter.success(CircuitState.Closed);
     return value;
   };
+
+  /**
+   * Records the failure of an attempt of `call` that started while {@link recordsOutside}: handed to
+   * cockatiel as the outcome of an attempt, so it filters, counts and opens the circuit itself, naming
+   * this call. If the circuit left the closed state while the attempt ran, other calls' outcomes decided
+   * it: the failure goes to the caller without being counted. Rejects with `error` either way.
+   * @internal
+   */
+  recordFailure(call: CallState, error: unknown): Promise<never> {
+    return this.#policy.state === CircuitState.Closed
+      ? (this.#policy.execute(() => Promise.reject(error), call as unknown as AbortSignal) as Promise<never>)
+      : Promise.reject(error);
+  }
 
   /** cockatiel's attempt function away from the fast path: slow-call check, half-open trials. */
   readonly #runChecked = (context: { signal: AbortSignal }): Promise<unknown> => {

@@ -12,6 +12,12 @@ import type { LazyAbort } from './LazyAbort';
  * @internal
  */
 export class LazySignalContext {
+  /**
+   * The context constructed last in this process, held until the next one is, as `CallState.latest`
+   * holds the last call: a full GC that finds no context alive throws away the code optimized for
+   * contexts (`timeoutPolicy().execute()` makes one per call). Never more than one in the whole process.
+   */
+  static latest: LazySignalContext | undefined = undefined;
   /** The attempt's signal, made on first read. */
   declare readonly signal: AbortSignal;
   readonly #abort: LazyAbort;
@@ -27,5 +33,6 @@ export class LazySignalContext {
   constructor(abort: LazyAbort) {
     this.#abort = abort;
     Object.defineProperty(this, 'signal', LazySignalContext.#signalProperty);
+    LazySignalContext.latest = this;
   }
 }

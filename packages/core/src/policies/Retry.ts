@@ -120,19 +120,32 @@ export class Retry {
   }
 
   /**
+   * Whether the first attempt of `call` may run outside cockatiel (see {@link execute}): no
+   * `retryOnResult` to apply to its value, and nobody listened when the call started.
+   */
+  runsFirstAttemptAlone(call: CallState): boolean {
+    return this.#retryOnResult === undefined && !call.observed;
+  }
+
+  /**
+   * Goes on after a first attempt that ran outside cockatiel and failed with `error`: cockatiel's retry
+   * takes that failure as the outcome of its own first attempt, so it decides, with the same error,
+   * whether to retry, exactly as if it had run that attempt.
+   */
+  afterFirstFailure<T>(call: CallState, error: unknown): Promise<T> {
+    call.firstFailure = { error };
+    return this.#policy.execute(this.#attempt, call as unknown as AbortSignal) as Promise<T>;
+  }
+
+  /**
    * Runs the call's attempts (each through `next`, given to the constructor) until one succeeds, its
    * failure is not retryable, or the attempts run out (then `RETRY_EXHAUSTED`, and the last outcome).
    */
   execute<T>(call: CallState): Promise<T> {
-    if (this.#retryOnResult === undefined && !call.observed) {
+    if (this.runsFirstAttemptAlone(call)) {
       // The first attempt runs here, outside cockatiel: when it succeeds (most calls) cockatiel's retry
-      // has nothing to decide, and its two async functions would cost four promises. A failure goes to
-      // cockatiel as the outcome of its own first attempt, so it decides, with the same error, whether
-      // to retry, exactly as if it had run that attempt.
-      return this.#next(call).catch((error: unknown) => {
-        call.firstFailure = { error };
-        return this.#policy.execute(this.#attempt, call as unknown as AbortSignal);
-      }) as Promise<T>;
+      // has nothing to decide, and its two async functions would cost four promises.
+      return this.#next(call).catch((error: unknown) => this.afterFirstFailure(call, error)) as Promise<T>;
     }
     // The call is cockatiel's signal: it reads `aborted` (the inner layers' signal) and hands it back.
     const run = this.#policy.execute(this.#attempt, call as unknown as AbortSignal) as Promise<unknown>;

@@ -4,6 +4,9 @@ import { track } from '../../test/settled';
 import { watchUnhandledRejections } from '../../test/unhandledRejections';
 import type { SettledOutcome } from '../../test/settled';
 import { recordedPipeline as setup } from '../../test/recordedPipeline';
+import { neverAborted } from '../context';
+import { Timeout } from './Timeout';
+import type { TimeoutContext } from './Timeout';
 
 
 function errorOf(outcome: SettledOutcome<unknown>): unknown {
@@ -432,5 +435,62 @@ describe('timeout options', () => {
     expect(make(2 ** 31)).toThrow(/`timeout\.after`/);
     expect(make(2 ** 31 - 1)).not.toThrow();
     expect(make('24d')).not.toThrow();
+  });
+});
+
+describe("Timeout's own settlement (fulfilled, rejected: what the fused pipeline path uses)", () => {
+  interface Arg {
+    readonly log: string[];
+  }
+
+  function context(overrides: Partial<TimeoutContext<Arg>>): TimeoutContext<Arg> {
+    return { describe: () => ({ functionName: 'f', attempt: 1 }), onTimeout: (arg) => void arg.log.push('onTimeout'), ...overrides };
+  }
+
+  it('fulfilled maps the value before the caller gets it; a throw rejects the caller', async () => {
+    const timeout = new Timeout(100, 'after');
+    const arg: Arg = { log: [] };
+    const mapped = track(timeout.execute(async () => 2, arg, neverAborted, context({ fulfilled: (_a, v) => (v as number) * 10 })));
+    const boom = new Error('boom');
+    const throwing = () => {
+      throw boom;
+    };
+    const thrown = track(timeout.execute(async () => 2, arg, neverAborted, context({ fulfilled: throwing })));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(mapped.outcome).toEqual({ settled: true, ok: true, value: 20 });
+    expect(errorOf(thrown.outcome)).toBe(boom);
+    expect(timeout.pending).toBe(0);
+  });
+
+  it("rejected takes the attempt's error, the TimeoutError (after onTimeout) and the caller's reason", async () => {
+    const timeout = new Timeout(100, 'after');
+    const arg: Arg = { log: [] };
+    const rejected = (a: Arg, error: unknown) => {
+      a.log.push(`rejected ${error instanceof Error ? error.name : String(error)}`);
+      return `recovered from ${error instanceof Error ? error.message : String(error)}`;
+    };
+    const failed = track(timeout.execute(() => Promise.reject(new Error('attempt failed')), arg, neverAborted, context({ rejected })));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(failed.outcome).toEqual({ settled: true, ok: true, value: 'recovered from attempt failed' });
+
+    const late = track(timeout.execute(() => new Promise<never>(() => undefined), arg, neverAborted, context({ rejected })));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(late.outcome).toEqual({ settled: true, ok: true, value: 'recovered from f took longer than 100 ms (attempt 1)' });
+
+    const controller = new AbortController();
+    const aborted = track(timeout.execute(() => new Promise<never>(() => undefined), arg, controller.signal, context({ rejected })));
+    controller.abort(new Error('caller gave up'));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(aborted.outcome).toEqual({ settled: true, ok: true, value: 'recovered from caller gave up' });
+    expect(arg.log).toEqual(['rejected Error', 'onTimeout', 'rejected TimeoutError', 'rejected Error']);
+
+    const rethrowing = (_a: Arg, error: unknown) => {
+      throw error;
+    };
+    const rethrown = track(timeout.execute(() => Promise.reject(new Error('x')), arg, neverAborted, context({ rejected: rethrowing })));
+    await jest.advanceTimersByTimeAsync(0);
+    expect((errorOf(rethrown.outcome) as Error).message).toBe('x');
+    expect(timeout.pending).toBe(0);
+    await expectNoUnhandledRejection();
   });
 });

@@ -24,6 +24,17 @@ export interface TimeoutContext<C> {
    * @default 'timeout'
    */
   readonly abortReason?: 'timeout' | 'abort';
+  /**
+   * What the caller's promise takes instead of the attempt's value (the breaker records the success):
+   * as `execute(...).then(fulfilled)` would, without that promise. A throw rejects the caller's promise.
+   */
+  readonly fulfilled?: (arg: C, value: unknown) => unknown;
+  /**
+   * What the caller's promise takes instead of the attempt's failure (its error, the `TimeoutError`, the
+   * caller's abort reason), a value or a promise: as `execute(...).then(undefined, rejected)` would,
+   * and like it a microtask after the failure (after `onTimeout`). A throw rejects the caller's promise.
+   */
+  readonly rejected?: (arg: C, error: unknown) => unknown;
 }
 
 /**
@@ -89,11 +100,17 @@ export class Timeout {
  * the caller's signal (`handleEvent`: no closure) and the settling of the caller's promise, in one object.
  */
 class TimedAttempt<T, C> extends LazyAbort implements Deadline {
+  /**
+   * The attempt constructed last in this process, held until the next one is, as `CallState.latest`
+   * holds the last call: a full GC that finds no attempt alive throws away the code optimized for
+   * attempts. Never more than one attempt in the whole process.
+   */
+  static latest: TimedAttempt<unknown, unknown> | undefined = undefined;
   deadline = 0;
   prev: Deadline | undefined = undefined;
   next: Deadline | undefined = undefined;
   #done = false;
-  #resolve: (value: T) => void = noop;
+  #resolve: (value: T | PromiseLike<T>) => void = noop;
   #reject: (error: unknown) => void = noop;
   readonly #timeout: Timeout;
   readonly #caller: AbortSignal | undefined;
@@ -106,6 +123,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     this.#caller = caller;
     this.#arg = arg;
     this.#context = context;
+    TimedAttempt.latest = this as TimedAttempt<unknown, unknown>;
   }
 
   start(run: (attempt: LazyAbort, arg: C) => PromiseLike<T> | T): Promise<T> {
@@ -137,7 +155,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     this.#timeout.queue.remove(this);
     const reason = abortError(this.#caller as AbortSignal);
     this.abort(reason);
-    this.#reject(reason);
+    this.#fail(reason);
   }
 
   /** The deadline passed (the queue has already taken this attempt out). */
@@ -148,7 +166,7 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     const { functionName, attempt } = context.describe(this.#arg);
     const error = new TimeoutError({ functionName, timeoutMs: this.#timeout.ms, attempt });
     this.abort(context.abortReason === 'abort' ? undefined : error);
-    this.#reject(error);
+    this.#fail(error);
     context.onTimeout(this.#arg);
   }
 
@@ -156,8 +174,22 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
     if (this.#done) return;
     this.#end();
     this.#timeout.queue.remove(this);
-    if (ok) this.#resolve(outcome as T);
-    else this.#reject(outcome);
+    if (!ok) return this.#fail(outcome);
+    const fulfilled = this.#context.fulfilled;
+    if (fulfilled === undefined) return this.#resolve(outcome as T);
+    try {
+      this.#resolve(fulfilled(this.#arg, outcome) as T);
+    } catch (error) {
+      this.#reject(error);
+    }
+  }
+
+  /** The attempt failed with `error`: the caller's promise rejects, or takes what `rejected` makes of it. */
+  #fail(error: unknown): void {
+    const rejected = this.#context.rejected;
+    if (rejected === undefined) return this.#reject(error);
+    // A promise job, as a rejection handler's would be (fake timers fake queueMicrotask, not this).
+    this.#resolve(Promise.reject(error).then(undefined, (failure: unknown) => rejected(this.#arg, failure)) as Promise<T>);
   }
 
   #end(): void {
@@ -167,3 +199,4 @@ class TimedAttempt<T, C> extends LazyAbort implements Deadline {
 }
 
 function noop(): void {}
+
