@@ -17,6 +17,7 @@ import { abortReason, raceAbort } from './raceAbort';
 import { escapeKeyPart } from './keys/escapeKeyPart';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
+import { cacheEventsObserved, loadTraced, publishCacheEvent, traceLoad } from './diagnostics';
 import type { StoredEntry } from './stores/CacheStore';
 import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
@@ -741,10 +742,9 @@ export class CacheScope<V = unknown> {
     const flight: Flight<unknown> = { discard: false, background, detached: false, tags, promise: STARTING };
     if (result === undefined) {
       try {
-        result =
-          this.#host.shared === undefined
-            ? Promise.resolve(invoke(a, b))
-            : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
+        result = loadTraced()
+          ? traceLoad(this.name, this.fullKey(key), background, () => this.#start(key, policy, invoke, a, b, tags, force, flight))
+          : this.#start(key, policy, invoke, a, b, tags, force, flight);
       } catch (error) {
         result = Promise.reject(error);
       }
@@ -789,6 +789,13 @@ export class CacheScope<V = unknown> {
     if (background) flight.promise.catch(ignoreRejection);
     this.#flights.set(key, flight);
     return flight;
+  }
+
+  /** The work of a load: the factory, or the L2 then the factory. */
+  #start<A, B>(key: string, policy: Policy, invoke: Invoke<V, A, B>, a: A, b: B, tags: readonly string[], force: boolean, flight: Flight<unknown>): Promise<unknown> {
+    return this.#host.shared === undefined
+      ? Promise.resolve(invoke(a, b))
+      : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
   }
 
   /** Counts and reports a factory failure, and throttles a stale L1 entry that fail-safe may serve. */
@@ -1027,12 +1034,13 @@ export class CacheScope<V = unknown> {
 
   /** Whether an event of `type` would reach a listener of this scope or of the cache: build it only then. */
   #wants(type: CacheEventName): boolean {
-    return this.#bus.wants(type) || this.#host.bus.wants(type);
+    return this.#bus.wants(type) || this.#host.bus.wants(type) || cacheEventsObserved();
   }
 
   #emit(event: CacheEvent): void {
     if (this.#bus.wants(event.type)) this.#bus.emit(event);
     if (this.#host.bus.wants(event.type)) this.#host.bus.emit(event);
+    publishCacheEvent(event);
   }
 }
 
