@@ -17,7 +17,7 @@ import { abortReason, raceAbort } from './raceAbort';
 import { escapeKeyPart } from './keys/escapeKeyPart';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
-import { cacheEventsObserved, loadTraced, publishCacheEvent, traceLoad } from './diagnostics';
+import { cacheEventsObserved, loadTraced, publishCacheEvent, tracedFactory } from './diagnostics';
 import type { StoredEntry } from './stores/CacheStore';
 import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
@@ -731,6 +731,7 @@ export class CacheScope<V = unknown> {
     // A forced reload supersedes a load already running: only the newest may store its result. (Otherwise
     // there is none: read() and refresh-ahead start a load only when no flight runs.)
     if (force) this.#discardFlight(key);
+    if (loadTraced()) invoke = tracedFactory(invoke, this.name, this.fullKey(key), background);
     let result: Promise<unknown> | undefined;
     let tags = policy.tags;
     try {
@@ -742,9 +743,10 @@ export class CacheScope<V = unknown> {
     const flight: Flight<unknown> = { discard: false, background, detached: false, tags, promise: STARTING };
     if (result === undefined) {
       try {
-        result = loadTraced()
-          ? traceLoad(this.name, this.fullKey(key), background, () => this.#start(key, policy, invoke, a, b, tags, force, flight))
-          : this.#start(key, policy, invoke, a, b, tags, force, flight);
+        result =
+          this.#host.shared === undefined
+            ? Promise.resolve(invoke(a, b))
+            : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
       } catch (error) {
         result = Promise.reject(error);
       }
@@ -789,13 +791,6 @@ export class CacheScope<V = unknown> {
     if (background) flight.promise.catch(ignoreRejection);
     this.#flights.set(key, flight);
     return flight;
-  }
-
-  /** The work of a load: the factory, or the L2 then the factory. */
-  #start<A, B>(key: string, policy: Policy, invoke: Invoke<V, A, B>, a: A, b: B, tags: readonly string[], force: boolean, flight: Flight<unknown>): Promise<unknown> {
-    return this.#host.shared === undefined
-      ? Promise.resolve(invoke(a, b))
-      : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
   }
 
   /** Counts and reports a factory failure, and throttles a stale L1 entry that fail-safe may serve. */

@@ -10,9 +10,13 @@ type Seen = [string, Record<string, unknown>];
  * Subscribes to every event of a tracing channel; each is recorded with a copy of the context as it was
  * when published (Node hands the same object to all five, adding `result` or `error` on the way).
  */
-function traced(name: string) {
+function traced(name: string, order?: { log: string[]; label: (context: Record<string, unknown>) => string }) {
   const seen: Seen[] = [];
-  const record = (event: string) => (context: unknown) => seen.push([event, { ...(context as Record<string, unknown>) }]);
+  const record = (event: string) => (context: unknown) => {
+    const c = context as Record<string, unknown>;
+    order?.log.push(`${order.label(c)} ${event}`);
+    seen.push([event, { ...c }]);
+  };
   const handlers = {
     start: record('start'),
     end: record('end'),
@@ -93,24 +97,30 @@ describe('toolkit:cache:load', () => {
 });
 
 describe('toolkit:cache:l2', () => {
-  it('traces each L2 operation with its name, scope and number of keys', async () => {
-    const l2 = traced(CacheChannel.L2);
-    stops.push(l2.stop);
+  it('traces each L2 operation with its name, scope and number of keys, around the factory run; an L2 answer runs no factory', async () => {
+    const order: string[] = [];
+    const l2 = traced(CacheChannel.L2, { log: order, label: (c) => `l2 ${String(c.operation)}` });
+    const loads = traced(CacheChannel.LOAD, { log: order, label: (c) => `load ${String(c.key)}` });
+    stops.push(l2.stop, loads.stop);
     const store = new MemoryStore();
-    const cache = new Cache({ store });
-    const getUser = cache.cached(async (id: number) => `user ${id}`, { name: 'users' });
-    expect(await getUser(1)).toBe('user 1');
-    expect(l2.seen.map(([event, c]) => [event, c.operation, c.scope, c.keys])).toEqual([
-      ['start', 'get', 'users', 1],
-      ['end', 'get', 'users', 1],
-      ['asyncStart', 'get', 'users', 1],
-      ['asyncEnd', 'get', 'users', 1],
-      ['start', 'set', 'users', 1],
-      ['end', 'set', 'users', 1],
-      ['asyncStart', 'set', 'users', 1],
-      ['asyncEnd', 'set', 'users', 1],
+    const writer = new Cache({ store }).cached(async (id: number) => `user ${id}`, { name: 'users' });
+    expect(await writer(1)).toBe('user 1');
+    const reader = new Cache({ store }).cached(async (id: number) => `other ${id}`, { name: 'users' });
+    expect(await reader(1)).toBe('user 1'); // from the L2: its factory does not run
+    const events = ['start', 'end', 'asyncStart', 'asyncEnd'];
+    expect(order).toEqual([
+      ...events.map((e) => `l2 get ${e}`),
+      ...events.map((e) => `load users:#1 ${e}`),
+      ...events.map((e) => `l2 set ${e}`),
+      ...events.map((e) => `l2 get ${e}`),
     ]);
-    expect(l2.seen[2]?.[1].result).toEqual([undefined]); // the store's answer to getMany(['users:#1'])
+    expect(l2.seen.map(([, c]) => [c.operation, c.scope, c.keys])).toEqual([
+      ...events.map(() => ['get', 'users', 1]),
+      ...events.map(() => ['set', 'users', 1]),
+      ...events.map(() => ['get', 'users', 1]),
+    ]);
+    expect(l2.seen[2]?.[1].result).toEqual([undefined]); // the store's answer to getMany(['users:#1']): nothing
+    expect(l2.seen[10]?.[1].result).toEqual([expect.objectContaining({ value: 'user 1' })]);
   });
 });
 

@@ -1,9 +1,10 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel';
+import type { Invoke } from './CacheScope';
 import type { CacheEvent } from './events/CacheEvents';
 
 /**
  * The `node:diagnostics_channel` channels of `@toolkit/cache`, for APM agents and your own tooling: they
- * see loads, L2 operations and cache events with no wiring (`diagnostics_channel.subscribe(name, fn)`).
+ * see factory runs, L2 operations and cache events with no wiring (`diagnostics_channel.subscribe(name, fn)`).
  * Names follow undici's `module:noun:verb` form; a tracing channel's events are Node's
  * `tracing:<name>:start`, `:end`, `:asyncStart`, `:asyncEnd` and `:error`.
  *
@@ -22,7 +23,7 @@ import type { CacheEvent } from './events/CacheEvents';
  * });
  */
 export const CacheChannel = Object.freeze({
-  /** Tracing channel around each load of a key (the L2, then the factory): {@link LoadTrace}. */
+  /** Tracing channel around each run of a factory (a loader) for a key: {@link LoadTrace}. A value the L2 answers runs none. */
   LOAD: 'toolkit:cache:load',
   /** Tracing channel around each operation on the shared layer (L2 store, backplane, lock): {@link L2Trace}. */
   L2: 'toolkit:cache:l2',
@@ -30,7 +31,7 @@ export const CacheChannel = Object.freeze({
   EVENT: 'toolkit:cache:event',
 });
 
-/** The context of a `toolkit:cache:load` trace; Node adds `result` (the loaded value) or `error`. */
+/** The context of a `toolkit:cache:load` trace; Node adds `result` (what the factory returned) or `error`. */
 export interface LoadTrace {
   /** The scope's name (a cached function's scope is named after the function). */
   readonly scope: string;
@@ -67,9 +68,9 @@ export function loadTraced(): boolean {
   return loads.hasSubscribers;
 }
 
-/** Runs `load` inside a `toolkit:cache:load` trace. @internal */
-export function traceLoad<T>(scope: string, key: string, background: boolean, load: () => Promise<T>): Promise<T> {
-  return loads.tracePromise(load, { scope, key, background });
+/** `invoke`, each run of it inside a `toolkit:cache:load` trace. @internal */
+export function tracedFactory<V, A, B>(invoke: Invoke<V, A, B>, scope: string, key: string, background: boolean): Invoke<V, A, B> {
+  return (a, b) => loads.tracePromise(() => Promise.resolve(invoke(a, b)), { scope, key, background });
 }
 
 /** Whether `toolkit:cache:l2` has a subscriber. @internal */

@@ -1,6 +1,7 @@
 /**
  * The `toolkit:cache:l2` tracing channel of `@toolkit/cache`, against the shared Redis through RedisStore:
- * a miss reads the L2 (one `get`), the load writes it (one `set`), and a second cache reads the value back.
+ * a miss reads the L2 (one `get`), the factory runs and its value is written (one `set`), and a second cache
+ * reads the value back with no factory run.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
 import { Cache, CacheChannel } from '@toolkit/cache';
@@ -25,6 +26,10 @@ it('traces an L2 get against Redis: start, end, asyncStart, asyncEnd, with the e
   const handlers = { start: record('start'), end: record('end'), asyncStart: record('asyncStart'), asyncEnd: record('asyncEnd'), error: record('error') };
   const l2 = tracingChannel(CacheChannel.L2);
   l2.subscribe(handlers);
+  const factoryRuns: unknown[] = [];
+  const onLoad = (context: unknown) => factoryRuns.push((context as { key: string }).key);
+  const loadStart = tracingChannel(CacheChannel.LOAD).start;
+  loadStart.subscribe(onLoad);
   try {
     const connect = () => {
       const store = RedisStore.connect(testRedisUrl(), { prefix });
@@ -49,7 +54,9 @@ it('traces an L2 get against Redis: start, end, asyncStart, asyncEnd, with the e
     expect(entry?.value).toBe('user 7');
     expect(entry?.tags).toEqual([]);
     expect(seen.some(([event]) => event === 'error')).toBe(false);
+    expect(factoryRuns).toEqual(['users:#7']); // the writer's; the reader's value came from Redis
   } finally {
     l2.unsubscribe(handlers);
+    loadStart.unsubscribe(onLoad);
   }
 });
