@@ -95,6 +95,26 @@ describe('toolkit:pipeline:call and toolkit:pipeline:attempt', () => {
     ]);
   });
 
+  it('trace an attempt the breaker refused (it opened after attempt 1), which the call does not count', async () => {
+    const seen = traced(CALL, ATTEMPT);
+    const registry = new ResilienceRegistry();
+    const down = new Error('down');
+    const pay = registry.resilient({ retry: { maxAttempts: 3, delay: 0 }, circuitBreaker: { failureThreshold: 1, halfOpenAfter: '1m' } })(async function pay(): Promise<string> {
+      throw down;
+    });
+    const call = pay();
+    const settled = call.catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(0);
+    const error = await settled;
+    expect(error).toMatchObject({ name: 'CircuitOpenError' });
+    const ends = seen.filter(([, event]) => event === 'asyncEnd').map(([name, , c]) => [name, c.attempt ?? c.attempts, c.outcome, c.error]);
+    expect(ends).toEqual([
+      [ATTEMPT, 1, 'failure', down],
+      [ATTEMPT, 2, 'failure', error],
+      [CALL, 1, 'failure', error],
+    ]);
+  });
+
   it('a cache hit runs no pipeline call, and is not traced', async () => {
     const seen = traced(CALL, ATTEMPT);
     const registry = new ResilienceRegistry();

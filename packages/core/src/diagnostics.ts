@@ -20,7 +20,10 @@ import type { ResilienceEvent } from './events/ResilienceEvents';
 export const PipelineChannel = Object.freeze({
   /** Tracing channel around each call that runs a pipeline (a cache miss's load, or any call without a cache): {@link CallTrace}. */
   CALL: 'toolkit:pipeline:call',
-  /** Tracing channel around each attempt of a call (breaker, attempt timeout, the function): {@link AttemptTrace}. */
+  /**
+   * Tracing channel around each attempt of a call (breaker, attempt timeout, the function): {@link AttemptTrace}.
+   * An attempt the breaker refuses is traced too (its error a `CircuitOpenError`), not counted in the call's `attempts`.
+   */
   ATTEMPT: 'toolkit:pipeline:attempt',
   /** Plain channel: every policy event (`RETRY`, `SUCCESS`, `CIRCUIT_OPEN`, …), the objects the listeners get. */
   POLICY_EVENT: 'toolkit:policy:event',
