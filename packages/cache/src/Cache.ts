@@ -21,6 +21,7 @@ import { DEFAULT_PREFIX, DEFAULT_VERSION, storageNamespace } from './keys/storag
 import type { Isolation } from './options/isolation';
 import { Resource } from './resource';
 import { SharedLayer } from './SharedLayer';
+import { cacheEventsObserved, publishCacheEvent } from './diagnostics';
 import { compileGlob } from './keys/glob';
 import type { BackplaneMessage } from './stores/CacheStore';
 import { randomUUID } from 'node:crypto';
@@ -356,10 +357,13 @@ export class Cache {
     const owner = scope === undefined ? undefined : this.#scopes.get(scope);
     if (owner !== undefined) owner.countL2Error();
     else this.#unscopedL2Errors++;
-    if (!this.#host.bus.wants('CACHE_L2_ERROR') && owner?.wants('CACHE_L2_ERROR') !== true) return;
+    if (owner !== undefined ? !owner.wants('CACHE_L2_ERROR') : !this.#host.bus.wants('CACHE_L2_ERROR') && !cacheEventsObserved()) return;
     const event = cacheEvent.CACHE_L2_ERROR(scope ?? '', key ?? '', this.#host.clock.now(), operation, error);
     if (owner !== undefined) owner.emitEvent(event);
-    else this.#host.bus.emit(event);
+    else {
+      this.#host.bus.emit(event);
+      publishCacheEvent(event);
+    }
   }
 
   /** Counters of every scope added up, and per scope. */

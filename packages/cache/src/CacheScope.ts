@@ -19,6 +19,7 @@ import { abortReason, raceAbort } from './raceAbort';
 import { escapeKeyPart } from './keys/escapeKeyPart';
 import { Uncached } from './uncached';
 import type { SharedLayer } from './SharedLayer';
+import { cacheEventsObserved, loadTraced, publishCacheEvent, tracedFactory } from './diagnostics';
 import type { StoredEntry } from './stores/CacheStore';
 import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
@@ -745,6 +746,7 @@ export class CacheScope<V = unknown> {
     // A forced reload supersedes a load already running: only the newest may store its result. (Otherwise
     // there is none: read() and refresh-ahead start a load only when no flight runs.)
     if (force) this.#discardFlight(key);
+    if (loadTraced()) invoke = tracedFactory(invoke, this.name, this.fullKey(key), background);
     let result: Promise<unknown> | undefined;
     let tags = policy.tags;
     try {
@@ -1050,12 +1052,13 @@ export class CacheScope<V = unknown> {
 
   /** Whether an event of `type` would reach a listener of this scope or of the cache: build it only then. */
   #wants(type: CacheEventName): boolean {
-    return (this.#bus.active && this.#bus.wants(type)) || (this.#host.bus.active && this.#host.bus.wants(type));
+    return (this.#bus.active && this.#bus.wants(type)) || (this.#host.bus.active && this.#host.bus.wants(type)) || cacheEventsObserved();
   }
 
   #emit(event: CacheEvent): void {
     if (this.#bus.wants(event.type)) this.#bus.emit(event);
     if (this.#host.bus.wants(event.type)) this.#host.bus.emit(event);
+    publishCacheEvent(event);
   }
 }
 

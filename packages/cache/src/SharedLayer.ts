@@ -1,6 +1,7 @@
 import { AutoRecovery, isCallerError } from './AutoRecovery';
 import type { OwedAction } from './AutoRecovery';
 import { CacheAtomicError } from './errors/CacheAtomicError';
+import { l2Traced, traceL2 } from './diagnostics';
 import type { AtomicFallback, Clock } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
 
@@ -79,13 +80,14 @@ export class SharedLayer {
       keys.length === 1 ? keys[0] : undefined,
       () => this.store!.getMany(keys),
       keys.map(() => undefined),
+      keys.length,
     );
     lookups.forEach((l, i) => l.resolve(this.#checked(found[i], l.scope, l.key)));
   }
 
   async getMany(scope: string, keys: readonly string[]): Promise<Array<StoredEntry | undefined>> {
     if (this.store === undefined || keys.length === 0) return keys.map(() => undefined);
-    const found = await this.#attempt('getMany', scope, undefined, () => this.store!.getMany(keys), keys.map(() => undefined));
+    const found = await this.#attempt('getMany', scope, undefined, () => this.store!.getMany(keys), keys.map(() => undefined), keys.length);
     return keys.map((key, i) => this.#checked(found[i], scope, key));
   }
 
@@ -98,7 +100,7 @@ export class SharedLayer {
     if (entries.length === 0) return;
     const keys = entries.map(([key]) => key);
     if (this.store !== undefined) {
-      const failure = await this.#failure('set', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.setMany(entries));
+      const failure = await this.#failure('set', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.setMany(entries), keys.length);
       if (failure !== undefined && isCallerError(failure)) {
         await this.delete(scope, keys);
         return;
@@ -117,7 +119,7 @@ export class SharedLayer {
     if (this.store !== undefined) {
       const stamp = this.clock.now();
       const actions = keys.map((key): OwedAction => ({ op: 'delete', key }));
-      const result = await this.#owing('delete', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.deleteMany(keys, stamp), actions);
+      const result = await this.#owing('delete', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.deleteMany(keys, stamp), actions, keys.length);
       if (result === OWED) return undefined;
       deleted = result;
     }
@@ -134,7 +136,8 @@ export class SharedLayer {
     if (this.store === undefined) return undefined;
     let wrote: boolean;
     try {
-      wrote = await this.#track(this.store.setIfAbsent(key, entry));
+      const store = this.store;
+      wrote = await this.#track(l2Traced() ? traceL2('setIfAbsent', scope, 1, () => store.setIfAbsent(key, entry)) : store.setIfAbsent(key, entry));
     } catch (error) {
       return this.#atomicFailed('setIfAbsent', scope, key, error);
     }
@@ -147,7 +150,8 @@ export class SharedLayer {
     if (this.store === undefined) return undefined;
     let result: number;
     try {
-      result = await this.#track(this.store.increment(key, by, absent));
+      const store = this.store;
+      result = await this.#track(l2Traced() ? traceL2('increment', scope, 1, () => store.increment(key, by, absent)) : store.increment(key, by, absent));
     } catch (error) {
       if (error instanceof TypeError) throw error;
       return this.#atomicFailed('incr', scope, key, error);
@@ -184,7 +188,7 @@ export class SharedLayer {
     if (this.store !== undefined) {
       const stamp = this.clock.now();
       const actions = tags.map((tag): OwedAction => ({ op: 'tag', tag }));
-      const result = await this.#owing('invalidateTags', undefined, undefined, () => this.store!.invalidateTags(tags, stamp), actions);
+      const result = await this.#owing('invalidateTags', undefined, undefined, () => this.store!.invalidateTags(tags, stamp), actions, tags.length);
       if (result === OWED) return;
     }
     await this.publish(undefined, { type: 'tags', source: this.source, tags });
@@ -205,12 +209,12 @@ export class SharedLayer {
    */
   async tryLock(scope: string, key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined | 'unavailable'> {
     if (this.lock === undefined) return 'unavailable';
-    const release = await this.#attempt('lock', scope, key, () => this.lock!.tryAcquire(key, ttlMs), 'unavailable' as const);
+    const release = await this.#attempt('lock', scope, key, () => this.lock!.tryAcquire(key, ttlMs), 'unavailable' as const, 1);
     if (typeof release !== 'function') return release;
     const stopRenewing = release.renew === undefined ? undefined : this.#keepAlive(scope, key, ttlMs, release.renew);
     return () => {
       stopRenewing?.();
-      return this.#attempt('unlock', scope, key, release, undefined);
+      return this.#attempt('unlock', scope, key, release, undefined, 1);
     };
   }
 
@@ -269,9 +273,9 @@ export class SharedLayer {
     throw new CacheAtomicError(operation, key, scope, error);
   }
 
-  async #attempt<T, F>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, fallback: F): Promise<T | F> {
+  async #attempt<T, F>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, fallback: F, keys: number): Promise<T | F> {
     try {
-      const result = await this.#track(run());
+      const result = await this.#track(traceL2(operation, scope, keys, run));
       this.#succeeded();
       return result;
     } catch (error) {
@@ -280,10 +284,10 @@ export class SharedLayer {
     }
   }
 
-  /** Runs `run`; resolves to its error (reported) or `undefined` when it succeeded. */
-  async #failure(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<unknown>): Promise<unknown> {
+  /** Runs `run`; resolves to its error (reported) or `undefined` when it succeeded. `keys`: how many it names. */
+  async #failure(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<unknown>, keys = 0): Promise<unknown> {
     try {
-      await this.#track(run());
+      await this.#track(traceL2(operation, scope, keys, run));
       this.#succeeded();
       return undefined;
     } catch (error) {
@@ -296,10 +300,10 @@ export class SharedLayer {
    * Runs an L2 operation; when it fails (and can be replayed), keeps `actions` for replay and resolves to
    * {@link OWED}; when it succeeds, drops what was kept for the same keys (superseded).
    */
-  async #owing<T>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, actions: readonly OwedAction[]): Promise<T | undefined | typeof OWED> {
+  async #owing<T>(operation: string, scope: string | undefined, key: string | undefined, run: () => Promise<T>, actions: readonly OwedAction[], keys = 0): Promise<T | undefined | typeof OWED> {
     let result: T;
     try {
-      result = await this.#track(run());
+      result = await this.#track(traceL2(operation, scope, keys, run));
     } catch (error) {
       this.report(operation, error, scope, key);
       if (this.#recovery === undefined || isCallerError(error)) return undefined;

@@ -30,6 +30,8 @@ export type { AtomicFallback, CacheOptions, Clock, EntryOptions, GetOrSetOptions
 export type { AutoRecoveryOptions } from './AutoRecovery';
 export { CacheEventType, cacheEvent } from './events/CacheEvents';
 export { EventBus } from './events/EventBus';
+export { CacheChannel } from './diagnostics';
+export type { L2Trace, LoadTrace } from './diagnostics';
 export { raceAbort } from './raceAbort';
 export type { CacheEvent, CacheEventListener, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
 export { CacheError, isCacheError } from './errors/CacheError';

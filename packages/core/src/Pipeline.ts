@@ -3,6 +3,7 @@ import type { Cache, CacheEvent, CacheEventName, CachedFunction, CachedOptions, 
 import { CallState } from './CallState';
 import type { CallEvents, CallSite } from './CallState';
 import { enterAttempt, leaveAttempt, neverAborted, SoleAttempt } from './context';
+import { attemptTraced, callTraced, noteFallback, pipelineTraced, policyEventsObserved, publishPolicyEvent, traceAttempt, traceCall } from './diagnostics';
 import { isRateLimitedError } from './errors/RateLimitedError';
 import { EventType, resilienceEvent } from './events/ResilienceEvents';
 import type { EventTypeName, ResilienceEvent, ResilienceEventMap } from './events/ResilienceEvents';
@@ -158,15 +159,19 @@ export class Pipeline {
     const functionName = fn.name || this.name || 'anonymous';
     const bus = this.bus;
     const global = this.#host.bus;
-    const emit = (build: (functionName: string) => ResilienceEvent) => {
-      if (!bus.active && !global.active) return;
-      const event = build(functionName);
+    const deliver = (event: ResilienceEvent) => {
       if (bus.wants(event.type)) bus.emit(event);
       if (global.wants(event.type)) global.emit(event);
     };
+    const emit = (build: (functionName: string) => ResilienceEvent) => {
+      if (!bus.active && !global.active && !policyEventsObserved()) return;
+      const event = build(functionName);
+      deliver(event);
+      publishPolicyEvent(event);
+    };
     const events: CallEvents = {
       get active() {
-        return bus.active || global.active;
+        return bus.active || global.active || policyEventsObserved();
       },
       emit,
     };
@@ -180,7 +185,7 @@ export class Pipeline {
     // The attempt of every call without a caller's signal is the same: attempt 1, a signal that never aborts.
     const sole = new SoleAttempt(neverAborted, functionName);
     const load = (thisArg: unknown, args: A, signal: AbortSignal): Promise<V | Uncached<V>> =>
-      (bare && !events.active
+      (bare && !events.active && !pipelineTraced()
         ? invokeSole(signal === neverAborted ? sole : new SoleAttempt(signal, functionName), target, thisArg, args, passContext)
         : this.#run(new CallState(site, signal, thisArg, args), cached !== undefined)) as Promise<V | Uncached<V>>;
 
@@ -193,7 +198,8 @@ export class Pipeline {
       // V is already awaited; cached() would await it again, which TypeScript cannot see is the same type.
       const cacheIt = this.#host.cache.cached.bind(this.#host.cache) as (f: typeof loader, o: object) => CachedFunction<A, V>;
       cached = cacheIt(loader, cacheOption instanceof CacheScope ? { scope: cacheOption, name: functionName } : { name: functionName, ...cacheOption });
-      const forward = forwardCacheEvents(cached.scope, emit, (type) => bus.wants(type) || global.wants(type));
+      // Forwarded cache events go to listeners only: toolkit:cache:event has them already.
+      const forward = forwardCacheEvents(cached.scope, (build) => deliver(build(functionName)), (type) => bus.wants(type) || global.wants(type));
       this.#syncs.add(forward);
       forward();
       const hit = cached;
@@ -242,6 +248,7 @@ export class Pipeline {
    * fallback and with nobody listening when the call starts, the policies' own promise is the call's.
    */
   #run(call: CallState, hasCache: boolean): Promise<unknown> {
+    if (callTraced()) return traceCall(call, () => this.#observed(call, hasCache));
     if (this.#fallback === undefined && !call.observed) return this.#policies(call);
     return this.#observed(call, hasCache);
   }
@@ -257,6 +264,7 @@ export class Pipeline {
     } catch (error) {
       const fallback = this.#fallback;
       if (fallback !== undefined && this.#fallbackApplies(error)) {
+        noteFallback(call);
         call.emit((name) =>
           resilienceEvent.FALLBACK_USED(name, { key: call.key(), attempt: call.attempts, error, durationMs: performance.now() - started }),
         );
@@ -350,7 +358,8 @@ export class Pipeline {
   #retried(call: CallState): Promise<unknown> {
     const retry = this.#retry;
     const breaker = this.circuitBreaker;
-    if ((retry !== undefined && !retry.runsFirstAttemptAlone(call)) || (breaker !== undefined && !breaker.recordsOutside)) {
+    // A diagnostics_channel subscriber to attempts sees each one traced: the unfused path traces them.
+    if (attemptTraced() || (retry !== undefined && !retry.runsFirstAttemptAlone(call)) || (breaker !== undefined && !breaker.recordsOutside)) {
       return retry === undefined ? this.#recorded(call) : retry.execute(call);
     }
     if (breaker === undefined && retry === undefined) return this.#timedAttempt(call);
@@ -380,7 +389,12 @@ export class Pipeline {
     rejected: (call, error) => this.#firstAttemptFailed(call, error),
   };
 
+  /** One attempt: breaker → [attempt timeout] → fn. */
   #recorded(call: CallState): Promise<unknown> {
+    return attemptTraced() ? traceAttempt(call, () => this.#breakerAttempt(call)) : this.#breakerAttempt(call);
+  }
+
+  #breakerAttempt(call: CallState): Promise<unknown> {
     const breaker = this.circuitBreaker;
     return breaker === undefined ? this.#timedAttempt(call) : breaker.execute(call);
   }

@@ -6,6 +6,7 @@ import type { ResilientOptions } from './options/ResilientOptions';
 import { Pipeline } from './Pipeline';
 import type { PipelineHost, ResilientFunction } from './Pipeline';
 import { CircuitBreaker } from './policies/CircuitBreaker';
+import { publishPolicyEvent } from './diagnostics';
 import type { CircuitStateName } from './policies/CircuitBreaker';
 
 /**
@@ -175,6 +176,7 @@ export class ResilienceRegistry {
 
   #emit(event: ResilienceEvent): void {
     if (this.#bus.wants(event.type)) this.#bus.emit(event);
+    publishPolicyEvent(event);
   }
 }
 

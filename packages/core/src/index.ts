@@ -16,6 +16,8 @@ export type {
   TimeoutOptions,
 } from './options/ResilientOptions';
 export { EventType, resilienceEvent } from './events/ResilienceEvents';
+export { PipelineChannel } from './diagnostics';
+export type { AttemptTrace, CallTrace } from './diagnostics';
 export type { EventTypeName, ResilienceEvent, ResilienceEventListener, ResilienceEventMap } from './events/ResilienceEvents';
 export { CircuitBreaker } from './policies/CircuitBreaker';
 export type { CircuitStateName } from './policies/CircuitBreaker';
