@@ -201,8 +201,8 @@ export const memory: Scenario = {
         'quick-lru with maxSize ≥ the entries holds them all in its current generation (a Map of number keys to { value, expiry } items, expiry a boxed double).',
         `${HAND_PROMISES}: a quick-lru (maxSize, maxAge) of the function's promises, keyed by the number, deleting a rejected one (this scenario only). ` +
           'The promise is what it keeps over the value; quick-lru get/set awaits and keeps the value itself, with no single-flight.',
-        `Ours, with these options (a TTL, no tags, fail-safe or refresh-ahead, the default clock), keep each value bare in quick-lru, which expires it by its own maxAge: ` +
-          'its Map slot, { value, expiry } item and boxed expiry, plus the string key derived from the arguments (`#<id>`, 24 bytes here), which number-keyed quick-lru does not pay. Nothing is added on a hit.',
+        'Ours, with these options (a TTL, no tags, fail-safe or refresh-ahead), keep in quick-lru (no maxAge) a compact entry of 40 bytes: the value and its expiry as a small integer from an epoch (no boxed double), ' +
+          'under the integer id itself (the key derived from one integer, `#<id>`, is held as the number: no key string); plus quick-lru\'s Map slot and { value, expiry } item. Nothing is added on a hit (a new resolved promise per hit, as an async function makes).',
         'bentocache serialises every value to a JSON string in its memory store: its bytes include that copy.',
         ...missed.map((line) => `Not all entries kept: ${line}.`),
         ...described.filter((m) => m.note !== undefined).map((m) => `${m.name}: ${m.note}`),

@@ -1,11 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
-import { describeValue } from '@toolkit/cache';
+import { DEFAULT_PREFIX, DEFAULT_VERSION, describeValue, storageNamespace } from '@toolkit/cache';
 import type { Backplane, BackplaneMessage } from '@toolkit/cache';
+import { BACKPLANE_CONNECT_OPTIONS, BACKPLANE_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ClusterSubscriberWatch } from './ClusterSubscriberWatch';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
-import { namespaceOf } from './namespace';
 import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
@@ -22,7 +22,7 @@ export interface RedisBackplaneOptions extends RedisGuardOptions {
   subscriber: Redis | Cluster;
   /**
    * Key prefix of the namespace, as given to the `RedisStore` (same rules); names the channel.
-   * @default 'toolkit'
+   * @default 'svc' (`DEFAULT_PREFIX`)
    */
   prefix?: string;
   /**
@@ -85,8 +85,9 @@ export class RedisBackplane implements Backplane {
    * const backplane = RedisBackplane.connect(process.env.REDIS_URL!, { prefix: 'shop', version: 'v2' });
    */
   static connect(target: RedisTarget, options: RedisBackplaneConnectOptions = {}): RedisBackplane {
+    checkRedisOptionNames(options, BACKPLANE_CONNECT_OPTIONS, 'RedisBackplane.connect()');
     const { redisOptions, clusterOptions, ...rest } = options;
-    namespaceOf(rest.prefix ?? 'toolkit', rest.version ?? 'v1');
+    storageNamespace(rest.prefix ?? DEFAULT_PREFIX, rest.version ?? DEFAULT_VERSION);
     const timeoutMs = new RedisGuard(rest).timeoutMs;
     const publisher = createRedisClient(target, { timeoutMs, connectionName: 'toolkit-cache-pub' }, { redisOptions, clusterOptions });
     const subscriber = createRedisClient(
@@ -125,7 +126,8 @@ export class RedisBackplane implements Backplane {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`RedisBackplane options must be an object, got ${describeValue(options)}`);
     }
-    const { publisher, subscriber, prefix = 'toolkit', version = 'v1', channel, onError = () => undefined } = options;
+    checkRedisOptionNames(options, BACKPLANE_OPTIONS, 'RedisBackplane');
+    const { publisher, subscriber, prefix = DEFAULT_PREFIX, version = DEFAULT_VERSION, channel, onError = () => undefined } = options;
     for (const [name, client] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
       if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).publish !== 'function') {
         throw new TypeError(`\`${name}\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);
@@ -138,7 +140,7 @@ export class RedisBackplane implements Backplane {
       throw new TypeError(`\`channel\` must be a non-empty string, got ${describeValue(channel)}`);
     }
     if (typeof onError !== 'function') throw new TypeError(`\`onError\` must be a function, got ${describeValue(onError)}`);
-    const namespace = namespaceOf(prefix, version);
+    const namespace = storageNamespace(prefix, version);
     this.channel = channel ?? `${namespace}bus`;
     this.publisher = publisher;
     this.subscriber = subscriber;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { describeValue } from '@toolkit/cache';
+import { DEFAULT_PREFIX, DEFAULT_VERSION, describeValue, storageNamespace } from '@toolkit/cache';
 import type { DistributedLock, LockRelease } from '@toolkit/cache';
+import { LOCK_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ConnectionWatch } from './ConnectionWatch';
 import { LuaScript } from './LuaScript';
-import { namespaceOf } from './namespace';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 
@@ -14,7 +14,7 @@ export interface RedisLockOptions extends RedisGuardOptions {
   client: Redis | Cluster;
   /**
    * Key prefix of the namespace, as given to the `RedisStore` (same rules).
-   * @default 'toolkit'
+   * @default 'svc' (`DEFAULT_PREFIX`)
    */
   prefix?: string;
   /**
@@ -69,11 +69,12 @@ export class RedisLock implements DistributedLock {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`RedisLock options must be an object, got ${describeValue(options)}`);
     }
-    const { client, prefix = 'toolkit', version = 'v1' } = options;
+    checkRedisOptionNames(options, LOCK_OPTIONS, 'RedisLock');
+    const { client, prefix = DEFAULT_PREFIX, version = DEFAULT_VERSION } = options;
     if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).set !== 'function') {
       throw new TypeError(`\`client\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);
     }
-    this.#lockPrefix = `${namespaceOf(prefix, version)}l:`;
+    this.#lockPrefix = `${storageNamespace(prefix, version)}l:`;
     this.#guard = new RedisGuard(options);
     this.client = client;
     this.#connection = new ConnectionWatch(client);

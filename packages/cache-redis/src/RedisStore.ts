@@ -1,12 +1,13 @@
 import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { compileGlob, describeValue } from '@toolkit/cache';
+import { DEFAULT_PREFIX, DEFAULT_VERSION, compileGlob, describeValue, storageNamespace } from '@toolkit/cache';
 import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
+import { STORE_CONNECT_OPTIONS, STORE_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { LuaScript } from './LuaScript';
-import { escapeGlob, globToScanPattern, namespaceOf } from './namespace';
+import { escapeGlob, globToScanPattern } from './namespace';
 import { NodeGuards } from './NodeGuards';
 import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
@@ -25,7 +26,7 @@ export interface RedisStoreOptions extends RedisGuardOptions {
   /**
    * First segment of every key. No `:`, `*`, `?`, `[`, `]`, `\`, `{`, `}` or whitespace (a `TypeError`
    * names the option): see {@link RedisStore} for why.
-   * @default 'toolkit'
+   * @default 'svc' (`DEFAULT_PREFIX` of @toolkit/cache, as `CACHE_PREFIX`)
    */
   prefix?: string;
   /**
@@ -288,9 +289,10 @@ export class RedisStore implements CacheStore {
    * const clustered = RedisStore.connect('redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000');
    */
   static connect(target: RedisTarget, options: RedisStoreConnectOptions = {}): RedisStore {
+    checkRedisOptionNames(options, STORE_CONNECT_OPTIONS, 'RedisStore.connect()');
     const { redisOptions, clusterOptions, ...storeOptions } = options;
     // Validate the store's options before a connection is opened.
-    namespaceOf(storeOptions.prefix ?? 'toolkit', storeOptions.version ?? 'v1');
+    storageNamespace(storeOptions.prefix ?? DEFAULT_PREFIX, storeOptions.version ?? DEFAULT_VERSION);
     const timeoutMs = new RedisGuard(storeOptions).timeoutMs;
     const client = createRedisClient(target, { timeoutMs, connectionName: 'toolkit-cache' }, { redisOptions, clusterOptions });
     // The store listens to the client's errors itself (see onConnectionError): ioredis does not print them.
@@ -337,7 +339,8 @@ export class RedisStore implements CacheStore {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`RedisStore options must be an object, got ${describeValue(options)}`);
     }
-    const { client, prefix = 'toolkit', version = 'v1', serializer = jsonSerializer, clock = systemClock } = options;
+    checkRedisOptionNames(options, STORE_OPTIONS, 'RedisStore');
+    const { client, prefix = DEFAULT_PREFIX, version = DEFAULT_VERSION, serializer = jsonSerializer, clock = systemClock } = options;
     if (client === null || typeof client !== 'object' || typeof (client as Partial<Redis>).getBuffer !== 'function') {
       throw new TypeError(`\`client\` must be an ioredis Redis or Cluster client, got ${describeValue(client)}`);
     }
@@ -351,7 +354,7 @@ export class RedisStore implements CacheStore {
       throw new TypeError(`\`serializer\` must be an object with encode() and decode(), got ${describeValue(serializer)}`);
     }
     if (typeof clock?.now !== 'function') throw new TypeError('`clock` must be an object with a now() method');
-    this.namespace = namespaceOf(prefix, version);
+    this.namespace = storageNamespace(prefix, version);
     this.#guard = new RedisGuard(options);
     this.client = client;
     this.prefix = prefix;

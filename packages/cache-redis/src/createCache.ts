@@ -1,4 +1,4 @@
-import { Cache, MemoryLock } from '@toolkit/cache';
+import { CACHE_OPTIONS, Cache, MemoryLock, checkOptionKeys } from '@toolkit/cache';
 import type { CacheOptions } from '@toolkit/cache';
 import { cacheConfigFromEnv } from './config/cacheConfigFromEnv';
 import type { CacheEnv, CacheEnvConfig } from './config/cacheConfigFromEnv';
@@ -21,11 +21,28 @@ export interface CacheHandle {
 }
 
 /**
+ * The Cache options createCache() makes itself, so `options` may not hold them.
+ * @inline
+ */
+type MadeHere = 'store' | 'backplane' | 'lock' | 'prefix' | 'version';
+
+/** What createCache() makes or reads itself, and what to do instead of passing it. */
+const MADE_HERE: Record<MadeHere, string> = {
+  store: 'give the backend in CACHE_URL, or make `new Cache({ store })` yourself',
+  backplane: 'give the backend in CACHE_URL, or make `new Cache({ backplane })` yourself',
+  lock: 'give the backend in CACHE_URL, or make `new Cache({ lock })` yourself',
+  prefix: 'set CACHE_PREFIX in the environment you pass',
+  version: 'set CACHE_VERSION in the environment you pass',
+};
+
+/**
  * A cache configured from the environment (seed 003): `CACHE_URL` (else `REDIS_URL`, else `mem://`),
  * `CACHE_PREFIX`, `CACHE_VERSION`, `CACHE_TTL_DEFAULT` (the cache's default `ttl`). Redis in production,
  * memory in development and tests, with the same code. A bad variable throws at start-up, naming it.
  *
- * `options` are the cache's other options (they win over the environment's `ttl`).
+ * `options` are the cache's other options (they win over the environment's `ttl`). A name that is not
+ * an option throws a `TypeError` naming the closest one; `store`, `backplane`, `lock`, `prefix` and
+ * `version` throw too, since this function makes or reads them itself.
  *
  * @example
  * const { cache, ping, close } = createCache(); // reads process.env
@@ -33,7 +50,13 @@ export interface CacheHandle {
  * app.get('/health', async () => (await ping(), 'ok'));
  * process.on('SIGTERM', () => void close());
  */
-export function createCache(env: CacheEnv = process.env, options: Omit<CacheOptions, 'store' | 'backplane' | 'lock' | 'prefix' | 'version'> = {}): CacheHandle {
+export function createCache(env: CacheEnv = process.env, options: Omit<CacheOptions, MadeHere> = {}): CacheHandle {
+  if (options !== null && typeof options === 'object') {
+    for (const name of Object.keys(MADE_HERE) as MadeHere[]) {
+      if (name in options) throw new TypeError(`createCache() sets \`${name}\` itself: ${MADE_HERE[name]}`);
+    }
+    checkOptionKeys(options, CACHE_OPTIONS, 'createCache()');
+  }
   const config = cacheConfigFromEnv(env);
   const base: CacheOptions = { ttl: config.ttl.default, ...options, prefix: config.prefix, version: config.version };
   if (config.backend.kind === 'memory') {

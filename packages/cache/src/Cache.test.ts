@@ -1,4 +1,5 @@
 import { Cache } from './Cache';
+import { MemoryStore } from './stores/MemoryStore';
 
 describe('Cache', () => {
   it('returns the same scope by name, and refuses a second set of options', () => {
@@ -93,9 +94,25 @@ describe('Cache', () => {
     expect(seen).toEqual(['a:CACHE_MISS']);
   });
 
-  it('names keys of shared stores with prefix and version', () => {
-    expect(new Cache().storageKey('user:1')).toBe('toolkit:v1:user:1');
-    expect(new Cache({ prefix: 'svc', version: 'v2' }).storageKey('user:1')).toBe('svc:v2:user:1');
+  it('names keys of shared stores as a RedisStore does, prefix:version:e:key, with one default (svc:v1)', () => {
+    expect(new Cache().storageKey('user:1')).toBe('svc:v1:e:user:1');
+    expect(new Cache({ prefix: 'shop', version: 'v2' }).storageKey('user:1')).toBe('shop:v2:e:user:1');
+  });
+
+  it('takes the namespace of a store that has one, and refuses a different one', () => {
+    const store = Object.assign(new MemoryStore(), { prefix: 'shop', version: 'v3' });
+    const cache = new Cache({ store });
+    expect([cache.prefix, cache.version, cache.storageKey('k')]).toEqual(['shop', 'v3', 'shop:v3:e:k']);
+    expect(new Cache({ store, prefix: 'shop', version: 'v3' }).storageKey('k')).toBe('shop:v3:e:k');
+    expect(() => new Cache({ store, version: 'v4' })).toThrow(
+      new TypeError(`\`version\` "v4" differs from the store's "v3": the store decides where entries live; leave \`version\` out, or give the store the same one`),
+    );
+    expect(new Cache({ store: new MemoryStore(), prefix: 'own' }).prefix).toBe('own');
+  });
+
+  it.each(['a:b', 'a b', 'a*', ''])('refuses the prefix %j, which a shared store could not keep apart', (prefix) => {
+    expect(() => new Cache({ prefix })).toThrow(TypeError);
+    expect(() => new Cache({ prefix })).toThrow(/^`prefix` /);
   });
 
   it('rejects bad arguments of invalidateTags', async () => {

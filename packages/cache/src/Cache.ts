@@ -17,6 +17,7 @@ import { DEFAULT_MAX_SIZE, DEFAULT_POLICY, resolveKeyPrefix, resolveMaxSize, res
 import type { Policy } from './options/resolveOptions';
 import { resolveIsolation } from './options/isolation';
 import { CACHE_OPTIONS, SCOPE_OPTIONS, checkOptionKeys } from './options/optionKeys';
+import { DEFAULT_PREFIX, DEFAULT_VERSION, storageNamespace } from './keys/storageNamespace';
 import type { Isolation } from './options/isolation';
 import { Resource } from './resource';
 import { SharedLayer } from './SharedLayer';
@@ -98,8 +99,8 @@ export class Cache {
     const {
       maxSize,
       isolation,
-      prefix = 'toolkit',
-      version = 'v1',
+      prefix: givenPrefix,
+      version: givenVersion,
       onEvent,
       onListenerError,
       clock = systemClock,
@@ -113,11 +114,9 @@ export class Cache {
     if (atomicFallback !== 'reject' && atomicFallback !== 'local') {
       throw new TypeError(`\`atomicFallback\` must be 'reject' or 'local', got ${describe(atomicFallback)}`);
     }
-    for (const [name, value] of [['prefix', prefix], ['version', version]] as const) {
-      if (typeof value !== 'string' || value === '') {
-        throw new TypeError(`\`${name}\` must be a non-empty string, got ${describe(value)}`);
-      }
-    }
+    const prefix = namespacePart('prefix', givenPrefix, store?.prefix, DEFAULT_PREFIX);
+    const version = namespacePart('version', givenVersion, store?.version, DEFAULT_VERSION);
+    storageNamespace(prefix, version);
     if (typeof clock?.now !== 'function') throw new TypeError('`clock` must be an object with a now() method');
     if (onListenerError !== undefined && typeof onListenerError !== 'function') {
       throw new TypeError(`\`onListenerError\` must be a function, got ${describe(onListenerError)}`);
@@ -398,9 +397,9 @@ export class Cache {
     return total;
   }
 
-  /** The key a shared store (L2) uses for a full key: `prefix:version:key`. */
+  /** The key a shared store (L2) keeps a full key's entry under: `prefix:version:e:key`, a `RedisStore`'s layout. */
   storageKey(key: string): string {
-    return `${this.prefix}:${this.version}:${key}`;
+    return `${this.prefix}:${this.version}:e:${key}`;
   }
 
   #createScope<V>(name: string, options: ScopeOptions<V>): CacheScope<V> {
@@ -452,4 +451,20 @@ function inScope(error: unknown, name: string): unknown {
   if (!(error instanceof TypeError || error instanceof RangeError)) return error;
   const Class = error instanceof RangeError ? RangeError : TypeError;
   return new Class(`scope \`${name}\`: ${error.message}`, { cause: error });
+}
+
+/**
+ * The cache's `prefix` or `version`: the one given, else the store's, else the default. A given one that
+ * differs from the store's is refused: `storageKey()` would name keys the store does not write.
+ */
+function namespacePart(name: 'prefix' | 'version', given: unknown, ofStore: unknown, fallback: string): string {
+  if (typeof ofStore === 'string') {
+    if (given !== undefined && given !== ofStore) {
+      throw new TypeError(
+        `\`${name}\` ${describe(given)} differs from the store's ${describe(ofStore)}: the store decides where entries live; leave \`${name}\` out, or give the store the same one`,
+      );
+    }
+    return ofStore;
+  }
+  return given === undefined ? fallback : (given as string);
 }

@@ -101,6 +101,23 @@ describe('expiry', () => {
     expect(loader).toHaveBeenCalledTimes(2);
   });
 
+  it('adds jitter to the expiry in whole ms, up to the jitter', async () => {
+    for (const [random, expiresAfter] of [
+      [0.1234, 10_123], // 123.4 ms of jitter → 123
+      [0.99999, 11_000], // rounds up to the whole jitter, never past it
+    ] as const) {
+      const scope = new Cache().scope<number>(`jitter${random}`, { ttl: '10s', jitter: '1s' });
+      const spy = jest.spyOn(Math, 'random').mockReturnValue(random);
+      await scope.getOrSet('k', async () => 1);
+      spy.mockRestore();
+      const loader = jest.fn(async () => 2);
+      await jest.advanceTimersByTimeAsync(expiresAfter - 1);
+      expect(await scope.getOrSet('k', loader)).toBe(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await scope.getOrSet('k', loader)).toBe(2);
+    }
+  });
+
   it.each([0, null, Number.POSITIVE_INFINITY])('never expires entries with ttl %p', async (ttl) => {
     const scope = new Cache().scope<number>('s', { ttl });
     const loader = jest.fn(async () => 1);

@@ -1,4 +1,5 @@
-import { CacheEntry } from './CacheEntry';
+import { cacheEntry } from './CacheEntry';
+import type { CacheEntry } from './CacheEntry';
 import { CacheTimeoutError } from './errors/CacheTimeoutError';
 import { CacheEventType, cacheEvent } from './events/CacheEvents';
 import type { CacheEvent, CacheEventMap, CacheEventName, StaleReason } from './events/CacheEvents';
@@ -11,6 +12,7 @@ import { resolvePolicy, ttlFor } from './options/resolveOptions';
 import { ENTRY_OPTIONS, GET_OR_SET_OPTIONS, LOAD_OPTIONS, checkOptionKeys } from './options/optionKeys';
 import type { Policy } from './options/resolveOptions';
 import { BoundedLru } from './stores/BoundedLru';
+import { keyOfSlot } from './stores/lruSlot';
 import { compileGlob, escapeGlob } from './keys/glob';
 import { BatchLoader } from './BatchLoader';
 import { abortReason, raceAbort } from './raceAbort';
@@ -22,11 +24,20 @@ import type { BatchLoaderOptions, BatchLoadFn } from './BatchLoader';
 
 /** Counters of one scope (or, from `cache.stats()`, of all scopes added up). */
 export interface CacheStats {
-  /** Calls answered with a fresh value. */
+  /**
+   * Lookups (`getOrSet`, a cached function's call, `get`, each key of `getMany`) answered with a fresh L1
+   * value.
+   */
   hits: number;
-  /** Calls that found no fresh value (they ran or joined a load). */
+  /**
+   * Lookups that found no fresh L1 value: they went to the L2 (see `l2Hits`), ran or joined a load, or
+   * (`get`) returned `undefined`.
+   */
   misses: number;
-  /** `hits / (hits + misses)`, `0` before the first call. */
+  /**
+   * `hits / (hits + misses)`, `0` before the first call: the L1's. The share of lookups answered without
+   * a loader, L2 included, is `(hits + l2Hits) / (hits + misses)`.
+   */
   hitRate: number;
   /**
    * Entries held now. Entries past their fail-safe window leave lazily (when read, evicted, or by
@@ -37,13 +48,16 @@ export interface CacheStats {
   maxSize: number;
   /** Misses answered with a stale value by fail-safe (error, timeout or throttle). */
   staleHits: number;
-  /** Factory runs started (foreground and background). */
+  /**
+   * Loader (factory) runs started, foreground and background: a miss the L2 answers is not one, so that
+   * across processes the loads add up to the backend's calls.
+   */
   loads: number;
   /** Factory runs that threw or rejected. */
   loadErrors: number;
   /** Entries evicted to respect `maxSize`. */
   evictions: number;
-  /** L1 misses answered by a fresh entry of the shared L2. */
+  /** Misses answered by a fresh entry of the shared L2, with no loader run. */
   l2Hits: number;
   /** Failed operations on the shared layer (L2, backplane, lock), and undecodable L2 values. */
   l2Errors: number;
@@ -95,6 +109,8 @@ interface Flight<V> {
    * a fresh one); its result, if it ever comes, fills the cache only where no newer value or load is.
    */
   detached: boolean;
+  /** Set when its loader ran (no fresh L2 entry answered first): a load in `stats().loads` and `CACHE_LOAD`. */
+  ran: boolean;
 }
 
 /** How a read invokes its loader without allocating a closure on the hit path. @internal */
@@ -227,11 +243,12 @@ export class CacheScope<V = unknown> {
   /**
    * The one read path (getOrSet, cached functions, batch loads). Hit: fresh value, and past
    * `refreshAhead` one background refresh. Miss: join the running load or start one, guarded by
-   * fail-safe and timeouts when they apply.
+   * fail-safe and timeouts when they apply. `slot` is the local key, or the number an integer-derived key
+   * is held under in L1 (42 for `#42`: a hit then makes no key string).
    * @internal
    */
   read<A, B>(
-    key: string,
+    slot: string | number,
     policy: Policy,
     force: boolean,
     invoke: Invoke<V, A, B>,
@@ -240,35 +257,33 @@ export class CacheScope<V = unknown> {
     tagsOf: TagsOf<B>,
   ): Promise<V> {
     const now = this.#host.clock.now();
-    let stale: CacheEntry | undefined;
-    if (!force) {
-      const entry = this.#l1.get(key);
-      if (entry !== undefined) {
-        if (now < entry.freshUntil) {
-          this.#hits++;
-          if (this.#wants('CACHE_HIT')) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(key), now));
-          if (now >= entry.refreshAt && !this.#flights.has(key)) {
-            this.#load(key, policy, invoke, a, b, tagsOf, true, true);
-          }
-          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
-          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
-        }
-        const throttledUntil = this.#throttled.get(entry);
-        if (throttledUntil !== undefined && now < throttledUntil) {
-          this.#staleHits++;
-          this.#misses++;
-          const wantsMiss = this.#wants('CACHE_MISS');
-          if (wantsMiss || this.#wants('CACHE_STALE_HIT')) {
-            const fullKey = this.fullKey(key);
-            if (wantsMiss) this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
-            if (this.#wants('CACHE_STALE_HIT')) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
-          }
-          if (this.#cloning) return Promise.resolve(structuredClone(entry.value) as V);
-          return (entry.resolved ??= Promise.resolve(entry.value)) as Promise<V>;
-        }
-        if (now < entry.staleUntil) stale = entry;
-        else this.#drop(key, entry);
+    const entry = force ? undefined : this.#l1.get(slot);
+    if (entry !== undefined && now - entry.base < entry.expiry) {
+      this.#hits++;
+      if (this.#wants('CACHE_HIT')) this.#emit(cacheEvent.CACHE_HIT(this.name, this.fullKey(keyOfSlot(slot)), now));
+      if (now >= entry.refreshAt && !this.#flights.has(keyOfSlot(slot))) {
+        this.#load(keyOfSlot(slot), policy, invoke, a, b, tagsOf, true, true);
       }
+      // A promise per hit, as an async function makes: keeping one per entry would cost 48 bytes each.
+      return Promise.resolve((this.#cloning ? structuredClone(entry.value) : entry.value) as V);
+    }
+    const key = keyOfSlot(slot);
+    let stale: CacheEntry | undefined;
+    if (entry !== undefined) {
+      const throttledUntil = this.#throttled.get(entry);
+      if (throttledUntil !== undefined && now < throttledUntil) {
+        this.#staleHits++;
+        this.#misses++;
+        const wantsMiss = this.#wants('CACHE_MISS');
+        if (wantsMiss || this.#wants('CACHE_STALE_HIT')) {
+          const fullKey = this.fullKey(key);
+          if (wantsMiss) this.#emit(cacheEvent.CACHE_MISS(this.name, fullKey, now));
+          if (this.#wants('CACHE_STALE_HIT')) this.#emit(cacheEvent.CACHE_STALE_HIT(this.name, fullKey, now, 'throttle'));
+        }
+        return Promise.resolve((this.#cloning ? structuredClone(entry.value) : entry.value) as V);
+      }
+      if (now < entry.staleUntil) stale = entry;
+      else this.#drop(key, entry);
     }
     this.#misses++;
     if (this.#wants('CACHE_MISS')) this.#emit(cacheEvent.CACHE_MISS(this.name, this.fullKey(key), now));
@@ -311,6 +326,8 @@ export class CacheScope<V = unknown> {
       if (entry === undefined) missing.push(i);
       else found.add(i);
     });
+    // A hit is a fresh L1 value, as for getOrSet: one the L2 answers is a miss, then an L2 hit.
+    keys.forEach((key, i) => this.#count(key, found.has(i)));
     const shared = this.#host.shared;
     if (shared?.store !== undefined && missing.length > 0) {
       const epoch = this.#invalidations;
@@ -330,7 +347,6 @@ export class CacheScope<V = unknown> {
         }
       });
     }
-    keys.forEach((key, i) => this.#count(key, found.has(i)));
     return this.#cloning ? values.map(cloneValue) : values;
   }
 
@@ -457,7 +473,7 @@ export class CacheScope<V = unknown> {
     // The L2 counted, and kept its entry's timeline: L1 copies it only when it already had that entry and
     // nothing was invalidated meanwhile; else the next read takes the entry, timeline included, from the L2.
     if (counted === undefined || (current !== undefined && epoch === this.#invalidations)) {
-      this.#write(key, new CacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
+      this.#write(key, cacheEntry(next, timeline.freshUntil, timeline.staleUntil, timeline.refreshAt, timeline.tags));
     } else {
       const held = this.#l1.peek(key);
       if (held !== undefined) this.#drop(key, held);
@@ -704,7 +720,7 @@ export class CacheScope<V = unknown> {
     const entry = touch ? this.#l1.get(key) : this.#l1.peek(key);
     if (entry === undefined) return undefined;
     const now = this.#host.clock.now();
-    if (now < entry.freshUntil) return entry;
+    if (now - entry.base < entry.expiry) return entry;
     if (now >= entry.staleUntil) this.#drop(key, entry);
     return undefined;
   }
@@ -726,7 +742,6 @@ export class CacheScope<V = unknown> {
   ): Flight<unknown> {
     const clock = this.#host.clock;
     const started = clock.now();
-    this.#loads++;
     // A forced reload supersedes a load already running: only the newest may store its result. (Otherwise
     // there is none: read() and refresh-ahead start a load only when no flight runs.)
     if (force) this.#discardFlight(key);
@@ -735,16 +750,26 @@ export class CacheScope<V = unknown> {
     try {
       if (tagsOf !== null) tags = mergeTags(policy.tags, tagsOf(b));
     } catch (error) {
-      result = Promise.reject(error); // a tag template the call cannot fill fails the load, not the store
+      this.#loads++; // a tag template the call cannot fill fails the load before its loader, not the store
+      result = Promise.reject(error);
     }
     // The flight exists before its work starts: the shared path asks it whether it was discarded.
-    const flight: Flight<unknown> = { discard: false, background, detached: false, tags, promise: STARTING };
+    const flight: Flight<unknown> = { discard: false, background, detached: false, ran: false, tags, promise: STARTING };
     if (result === undefined) {
       try {
-        result =
-          this.#host.shared === undefined
-            ? Promise.resolve(invoke(a, b))
-            : this.#loadShared(key, policy, () => invoke(a, b), tags, force, () => flight.discard);
+        if (this.#host.shared === undefined) {
+          this.#loads++;
+          flight.ran = true;
+          result = Promise.resolve(invoke(a, b));
+        } else {
+          // Only the loader's run is a load: a fresh L2 entry that answers first is an L2 hit.
+          const run = () => {
+            this.#loads++;
+            flight.ran = true;
+            return invoke(a, b);
+          };
+          result = this.#loadShared(key, policy, run, tags, force, () => flight.discard);
+        }
       } catch (error) {
         result = Promise.reject(error);
       }
@@ -757,7 +782,7 @@ export class CacheScope<V = unknown> {
       (value) => {
         settle();
         // A stale L2 value that rescued a failed factory was reported as CACHE_LOAD_ERROR already.
-        if (!(value instanceof Rescued) && this.#wants('CACHE_LOAD')) {
+        if (flight.ran && !(value instanceof Rescued) && this.#wants('CACHE_LOAD')) {
           const now = clock.now();
           this.#emit(cacheEvent.CACHE_LOAD(this.name, this.fullKey(key), now, now - started, flight.background));
         }
@@ -896,9 +921,7 @@ export class CacheScope<V = unknown> {
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY && stored.freshUntil !== Number.POSITIVE_INFINITY
         ? stored.freshUntil - ttl * (1 - policy.refreshAhead)
         : Number.POSITIVE_INFINITY;
-    // Equal times share one number (an entry's time fields are boxed doubles: 16 bytes each).
-    const staleUntil = stored.staleUntil === stored.freshUntil ? stored.freshUntil : stored.staleUntil;
-    return new CacheEntry(this.#keep(stored.value), stored.freshUntil, staleUntil, refreshAt, stored.tags);
+    return cacheEntry(this.#keep(stored.value), stored.freshUntil, stored.staleUntil, refreshAt, stored.tags);
   }
 
   /** Applies fail-safe and soft / hard timeouts to one caller's wait for a load. */
@@ -971,12 +994,12 @@ export class CacheScope<V = unknown> {
     if (policy.shouldCache !== null && !policy.shouldCache(value)) return undefined;
     const now = this.#host.clock.now();
     const ttl = ttlFor(policy, value);
+    // Jitter in whole ms keeps an expiry that is a whole number of ms one (the compact entry form).
     const freshUntil =
-      ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.random() * policy.jitter : 0);
+      ttl === Number.POSITIVE_INFINITY ? ttl : now + ttl + (policy.jitter > 0 ? Math.round(Math.random() * policy.jitter) : 0);
     const refreshAt =
       policy.refreshAhead > 0 && ttl !== Number.POSITIVE_INFINITY ? now + ttl * policy.refreshAhead : Number.POSITIVE_INFINITY;
-    // Without fail-safe both times are one number: sharing it saves a 16-byte box per entry.
-    return new CacheEntry(this.#keep(value), freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
+    return cacheEntry(this.#keep(value), freshUntil, policy.failSafe === 0 ? freshUntil : freshUntil + policy.failSafe, refreshAt, tags);
   }
 
   /** The form in which this scope keeps a value it stores (see {@link Isolation}). */
@@ -1027,7 +1050,7 @@ export class CacheScope<V = unknown> {
 
   /** Whether an event of `type` would reach a listener of this scope or of the cache: build it only then. */
   #wants(type: CacheEventName): boolean {
-    return this.#bus.wants(type) || this.#host.bus.wants(type);
+    return (this.#bus.active && this.#bus.wants(type)) || (this.#host.bus.active && this.#host.bus.wants(type));
   }
 
   #emit(event: CacheEvent): void {

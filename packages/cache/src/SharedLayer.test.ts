@@ -129,6 +129,13 @@ describe('L2 read-through', () => {
     expect(b.stats().l2Hits).toBe(1);
     expect(b.scope('users').stats().l2Hits).toBe(1);
     expect(a.stats().l2Hits).toBe(0);
+    // One definition everywhere: a miss the L2 answers is a miss and an L2 hit, not a load (no loader ran).
+    expect([a.stats(), b.stats()].map(({ hits, misses, loads, l2Hits }) => ({ hits, misses, loads, l2Hits }))).toEqual([
+      { hits: 0, misses: 1, loads: 1, l2Hits: 0 },
+      { hits: 0, misses: 1, loads: 0, l2Hits: 1 },
+    ]);
+    expect(ofType(events[0] ?? [], 'CACHE_LOAD')).toHaveLength(1);
+    expect(ofType(events[1] ?? [], 'CACHE_LOAD')).toEqual([]);
 
     // B's L1 now holds it: the next call touches neither the L2 nor the factory.
     const readsBefore = stores[1]?.reads.length;
@@ -162,7 +169,7 @@ describe('L2 read-through', () => {
   });
 
   it('get, getMany and has on B see what A set; has() is false once it expired', async () => {
-    const { caches } = processes(2, { ttl: 1_000 });
+    const { caches, events } = processes(2, { ttl: 1_000 });
     const [a, b] = caches as [Cache, Cache];
     await a.scope('s').set('a', 1);
     await a.scope('s').setMany([
@@ -178,7 +185,20 @@ describe('L2 read-through', () => {
     expect(await inB.get('a')).toBe(1);
     expect(await inB.getMany(['a', 'b', 'c', 'nope'])).toEqual([1, 2, 3, undefined]);
     expect(b.stats().l2Hits).toBe(3); // a (get), then b and c (getMany); a was already in L1
-    expect(b.stats()).toMatchObject({ hits: 4, misses: 1 }); // a value found in the L2 is a hit of get/getMany
+    // As for getOrSet: a hit is a fresh L1 value; one the L2 answers is a miss and an L2 hit (a of the
+    // getMany was in L1 since the get).
+    expect(b.stats()).toMatchObject({ hits: 1, misses: 4, l2Hits: 3, loads: 0 });
+    const lookups = (events[1] ?? []).filter((e) => ['CACHE_HIT', 'CACHE_MISS', 'CACHE_L2_HIT'].includes(e.type));
+    expect(lookups.map((e) => `${e.type} ${'key' in e ? e.key : ''}`)).toEqual([
+      'CACHE_MISS s:a', // get('a')
+      'CACHE_L2_HIT s:a',
+      'CACHE_HIT s:a', // getMany: a from L1, the others a miss each, then the L2 answers b and c
+      'CACHE_MISS s:b',
+      'CACHE_MISS s:c',
+      'CACHE_MISS s:nope',
+      'CACHE_L2_HIT s:b',
+      'CACHE_L2_HIT s:c',
+    ]);
 
     await jest.advanceTimersByTimeAsync(1_000);
     expect(await inB.has('b')).toBe(false);
@@ -423,7 +443,8 @@ describe('distributed single-flight', () => {
     expect(backend.calls).toEqual([T0]);
     // The three waiting processes picked the value up from the L2, each with one L2 hit.
     expect(caches.map((c) => c.stats().l2Hits).sort()).toEqual([0, 1, 1, 1]);
-    expect(caches.map((c) => c.stats().loads)).toEqual([1, 1, 1, 1]);
+    // Only the holder's loader ran: the fleet's loads add up to the factory's calls.
+    expect(caches.map((c) => c.stats().loads)).toEqual([1, 0, 0, 0]);
     // Nobody waited for the lock timeout: the waiters poll with a backoff of at most 250 ms.
     expect(Math.max(...resolvedAt)).toBeLessThanOrEqual(T0 + 1_000 + 250);
     expect(events.flat().filter((e) => e.type === 'CACHE_L2_ERROR')).toEqual([]);

@@ -33,6 +33,49 @@ describe('cache.cached()', () => {
     expect(echo).toHaveBeenCalledTimes(4);
   });
 
+  it('answers a call with one integer, however it reaches the entry, from the same entry', async () => {
+    const fn = jest.fn(async (id: number, extra?: string) => `${id}${extra ?? ''}`);
+    const cached = new Cache().cached(fn);
+    expect(await cached(42)).toBe('42');
+    expect(await cached(42, undefined)).toBe('42'); // trailing undefined: the same call, through the key string
+    expect(await cached.scope.getOrSet('#42', async () => 'other')).toBe('42');
+    expect(cached.scope.keys()).toEqual(['#42']);
+    expect(await cached.invalidate(42)).toBe(true);
+    expect(await cached(42)).toBe('42');
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(await cached.refresh(42)).toBe('42');
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  it('keeps 0 and -0, and integers past the small range, apart and working', async () => {
+    const fn = jest.fn(async (n: number) => (Object.is(n, -0) ? 'minus zero' : String(n)));
+    const cached = new Cache().cached(fn);
+    expect(await cached(0)).toBe('0');
+    expect(await cached(-0)).toBe('minus zero');
+    expect(await cached(2 ** 40)).toBe(String(2 ** 40));
+    expect(await cached(1.5)).toBe('1.5');
+    for (const n of [0, -0, 2 ** 40, 1.5]) await cached(n);
+    expect(fn).toHaveBeenCalledTimes(4);
+    expect(cached.scope.keys()).toEqual(['#0', '#-0', `#${2 ** 40}`, '#1.5']);
+  });
+
+  it('passes `this` and the integer to the function on a miss, and tags by it', async () => {
+    const cache = new Cache();
+    const seen: unknown[] = [];
+    const cached = cache.cached(
+      async function (this: unknown, id: number) {
+        seen.push(this, id);
+        return id * 2;
+      },
+      { name: 'double', tags: (id: number) => [`n:${id}`] },
+    );
+    const owner = { cached };
+    expect(await owner.cached(21)).toBe(42);
+    expect(seen).toEqual([owner, 21]);
+    expect(await cache.invalidateTags(['n:21'])).toBe(1);
+    expect(cached.scope.keys()).toEqual([]);
+  });
+
   it('treats f() and f(undefined) as one call', async () => {
     const fn = jest.fn(async (page?: number) => page ?? 1);
     const cached = new Cache().cached(fn);

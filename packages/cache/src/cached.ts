@@ -6,6 +6,7 @@ import { escapeKeyPart } from './keys/escapeKeyPart';
 import { compileTemplate, isTemplate } from './keys/keyTemplate';
 import type { ScopeOptions } from './options/CacheOptions';
 import { describe } from './options/duration';
+import { isSlotInteger } from './stores/lruSlot';
 import { resolvePolicy } from './options/resolveOptions';
 import type { Policy } from './options/resolveOptions';
 
@@ -112,7 +113,7 @@ export function createCached<A extends unknown[], R>(
   const tagsOf = tagsOfCall(tags, key);
   const invoke = (thisArg: unknown, args: A) => fn.apply(thisArg, args);
 
-  const wrapped = function (this: unknown, ...args: A): Promise<R> {
+  const call = function (this: unknown, ...args: A): Promise<R> {
     let local: string;
     try {
       local = keyOf(args);
@@ -120,7 +121,26 @@ export function createCached<A extends unknown[], R>(
       return Promise.reject(error);
     }
     return scope.read(local, policy, false, invoke, this, args, tagsOf);
-  } as CachedFunction<A, R>;
+  };
+  let wrapped = call as CachedFunction<A, R>;
+  if (key === undefined && skipArgs === 0 && shared === undefined) {
+    // Keyed by its arguments in a scope of its own, and called with one integer (an id: the common case),
+    // the function's entry is held in L1 under the integer itself (see LruSlot): a hit makes neither the
+    // key string nor an array of the arguments. Other calls go to `call`, their arguments forwarded by
+    // `apply(this, arguments)`, which copies nothing.
+    const one = fn as unknown as (this: unknown, id: number) => ReturnType<typeof fn>;
+    const invokeOne = (thisArg: unknown, id: number) => one.call(thisArg, id);
+    const tagsOfOne: TagsOf<number> = tagsOf === null ? null : (id) => tagsOf([id] as unknown as A);
+    /* eslint-disable prefer-rest-params -- reading `arguments` (and forwarding it through apply) allocates no array */
+    wrapped = function (this: unknown): Promise<R> {
+      if (arguments.length === 1) {
+        const id: unknown = arguments[0];
+        if (typeof id === 'number' && isSlotInteger(id)) return scope.read(id, policy, false, invokeOne, this, id, tagsOfOne);
+      }
+      return call.apply(this, arguments as unknown as A);
+    } as CachedFunction<A, R>;
+    /* eslint-enable prefer-rest-params */
+  }
 
   Object.defineProperties(wrapped, {
     name: { value: fn.name },

@@ -19,10 +19,11 @@ export type { ResultCacheStats } from './ResultCache';
 export { deriveKey } from './keys/deriveKey';
 export { compileTemplate } from './keys/keyTemplate';
 export { escapeKeyPart } from './keys/escapeKeyPart';
+export { DEFAULT_PREFIX, DEFAULT_VERSION, storageNamespace } from './keys/storageNamespace';
 export type { TemplateFiller } from './keys/keyTemplate';
 export { toMs, ttlToMs, describe as describeValue } from './options/duration';
 /** @internal option-name checks shared with `@toolkit/core` */
-export { CACHED_OPTIONS, checkOptionKeys, closestName } from './options/optionKeys';
+export { CACHED_OPTIONS, CACHE_OPTIONS, checkOptionKeys, closestName } from './options/optionKeys';
 export type { Duration, Ttl } from './options/duration';
 export type { Isolation } from './options/isolation';
 export type { AtomicFallback, CacheOptions, Clock, EntryOptions, GetOrSetOptions, LoadOptions, ScopeOptions, TtlOption } from './options/CacheOptions';

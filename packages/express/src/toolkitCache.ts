@@ -3,6 +3,7 @@ import type { Cache } from '@toolkit/cache';
 import { ResponseCache, errorResponse, openCache, stripConditionals } from '@toolkit/http-cache';
 import type { HttpRequest, HttpResponse, Lead, RouteCacheOptions } from '@toolkit/http-cache';
 import type { ErrorRequestHandler, Express, NextFunction, Request, Response } from 'express';
+import { checkToolkitCacheOptions } from './options';
 import type { ToolkitCacheOptions } from './options';
 
 declare global {
@@ -66,6 +67,7 @@ const failures = new WeakMap<Response, unknown>();
  * const server = await toolkit.listen(app, 3000); // server.close() closes the cache
  */
 export async function toolkitCache(options: ToolkitCacheOptions = {}): Promise<ToolkitCache> {
+  checkToolkitCacheOptions(options);
   const { cache: given, env = process.env, closeCache, errors: errorOptions = {}, ...responseOptions } = options;
   const opened = await openCache(given, env);
   const { cache } = opened;

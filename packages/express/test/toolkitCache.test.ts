@@ -15,6 +15,16 @@ describe('@toolkit/express over a listening server', () => {
     server = undefined;
   });
 
+  it('refuses an unknown option name with the closest valid one', async () => {
+    await expect(toolkitCache({ env: false, tll: '1m' } as never)).rejects.toThrow(new TypeError('unknown toolkitCache() option `tll`: did you mean `ttl`?'));
+    await expect(toolkitCache({ env: false, errors: { exposeMessages: false } } as never)).rejects.toThrow(
+      new TypeError('unknown toolkitCache() option `errors.exposeMessages`: did you mean `errors.exposeMessage`?'),
+    );
+    const toolkit = await toolkitCache({ env: false });
+    expect(() => toolkit.cached({ tag: ['a'] } as never)).toThrow(new TypeError('unknown route cache option `tag`: did you mean `tags`?'));
+    await toolkit.cache.close();
+  });
+
   it('puts the cache on app.locals and req', async () => {
     const toolkit = await toolkitCache({ env: false });
     const app = express();

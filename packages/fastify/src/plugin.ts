@@ -1,8 +1,9 @@
 import type { Cache } from '@toolkit/cache';
 import { ResponseCache, errorResponse, openCache, stripConditionals } from '@toolkit/http-cache';
 import type { CapturedResponse, HttpRequest, HttpResponse, Lead } from '@toolkit/http-cache';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, RegisterOptions, FastifyReply, FastifyRequest, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { checkToolkitCacheOptions } from './options';
 import type { FastifyInvalidate, FastifyRouteCache, ToolkitCacheOptions } from './options';
 
 declare module 'fastify' {
@@ -29,7 +30,9 @@ interface Pending {
 }
 
 async function toolkitCachePlugin(app: FastifyInstance, options: ToolkitCacheOptions): Promise<void> {
-  const { cache: given, env = process.env, closeCache, errors = true, ...responseOptions } = options;
+  checkToolkitCacheOptions(options);
+  // prefix, logLevel, logSerializers: register()'s own, handed to the plugin too.
+  const { cache: given, env = process.env, closeCache, errors = true, prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...responseOptions } = options as ToolkitCacheOptions & RegisterOptions;
   const made = await openCache(given, env);
   const responses = new ResponseCache<FastifyRequest>(made.cache, responseOptions);
   const errorOptions = typeof errors === 'object' ? errors : {};

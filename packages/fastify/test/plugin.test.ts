@@ -70,7 +70,19 @@ describe('@toolkit/fastify', () => {
 
     app = Fastify();
     await app.register(toolkitCache, { env: false });
-    expect(app.cache.prefix).toBe('toolkit');
+    expect(app.cache.prefix).toBe('svc');
+  });
+
+  it('refuses an unknown option name with the closest valid one, and takes register()’s own', async () => {
+    app = Fastify();
+    await expect(app.register(toolkitCache, { env: false, closeCach: true } as never)).rejects.toThrow(
+      new TypeError('unknown @toolkit/fastify option `closeCach`: did you mean `closeCache`?'),
+    );
+    app = Fastify();
+    await app.register(toolkitCache, { env: false, logLevel: 'warn', ttl: '5s' });
+    expect(() => app.get('/x', { config: { cache: { vary: { querys: ['a'] } } as never } }, async () => 'x')).toThrow(
+      new TypeError('unknown route cache option `vary.querys`: did you mean `vary.query`?'),
+    );
   });
 
   it('fails at start-up on a bad route option', async () => {

@@ -181,6 +181,43 @@ describe('ResponseCache', () => {
     expectLead(await http.begin(get('/a'), route, undefined));
   });
 
+  it('lets identical requests wait for a hung leader only waitTimeout (30 s by default), then run their own handler', async () => {
+    const http = new ResponseCache(cache);
+    const hung = expectLead(await http.begin(get('/a'), route, undefined));
+    let follower: Lookup | undefined;
+    void http.begin(get('/a'), route, undefined).then((lookup) => (follower = lookup));
+    await jest.advanceTimersByTimeAsync(29_999);
+    expect(follower).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(follower).toEqual({ action: 'pass' });
+    // The leader is not cut short: its response, when it comes, is stored and served.
+    expect((await hung.complete(ok('late'))).headers['x-cache']).toBe('MISS');
+    expect(expectServe(await http.begin(get('/a'), route, undefined)).body.toString()).toBe('late');
+  });
+
+  it('answers a follower of a hung leader from a response inside staleOnError, and waits as told', async () => {
+    const http = new ResponseCache(cache, { staleOnError: '5m', waitTimeout: '2s' });
+    await expectLead(await http.begin(get('/a'), route, undefined)).complete(ok('old'));
+    await jest.advanceTimersByTimeAsync(61_000);
+    expectLead(await http.begin(get('/a'), route, undefined)); // hangs
+    let follower: Lookup | undefined;
+    void http.begin(get('/a'), route, undefined).then((lookup) => (follower = lookup));
+    await jest.advanceTimersByTimeAsync(1_999);
+    expect(follower).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(follower?.action === 'serve' && [follower.status, follower.response.body.toString()]).toEqual(['STALE', 'old']);
+
+    const patient = new ResponseCache(cache, { scope: 'patient', waitTimeout: null });
+    const slow = expectLead(await patient.begin(get('/b'), route, undefined));
+    let waiting: Lookup | undefined;
+    void patient.begin(get('/b'), route, undefined).then((lookup) => (waiting = lookup));
+    await jest.advanceTimersByTimeAsync(600_000);
+    expect(waiting).toBeUndefined();
+    await slow.complete(ok('slow'));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(waiting?.action === 'serve' && waiting.response.body.toString()).toBe('slow');
+  });
+
   it('revalidates on a request’s Cache-Control: no-cache only when honorNoCache is set', async () => {
     const strict = new ResponseCache(cache);
     await expectLead(await strict.begin(get('/a'), route, undefined)).complete(ok('v1'));
@@ -243,5 +280,22 @@ describe('ResponseCache', () => {
     expect(() => http.check({ maxBodyBytes: -1 })).toThrow('`maxBodyBytes`');
     expect(() => http.check({ statuses: [1000] })).toThrow('`statuses`');
     expect(() => new ResponseCache(cache, { scope: 'other', ttl: 'soon' })).toThrow(/ttl/);
+    expect(() => new ResponseCache(cache, { scope: 'other', waitTimeout: 0 })).toThrow(
+      new RangeError('`waitTimeout` must be positive, or null to wait as long as the leader takes'),
+    );
+  });
+
+  it('refuses an unknown option name with the closest valid one, before anything is stored', () => {
+    expect(() => new ResponseCache(cache, { scope: 'other', tll: '1m' } as never)).toThrow(
+      new TypeError('unknown ResponseCache option `tll`: did you mean `ttl`?'),
+    );
+    expect(cache.scopeNames).not.toContain('other');
+    const http = new ResponseCache(cache);
+    expect(() => http.check({ tags: ['a'], maxBodyByte: 10 } as never)).toThrow(
+      new TypeError('unknown route cache option `maxBodyByte`: did you mean `maxBodyBytes`?'),
+    );
+    expect(() => http.check({ vary: { header: ['accept'] } } as never)).toThrow(
+      new TypeError('unknown route cache option `vary.header`: did you mean `vary.headers`?'),
+    );
   });
 });

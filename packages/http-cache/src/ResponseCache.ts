@@ -1,10 +1,10 @@
-import { uncached } from '@toolkit/cache';
+import { checkOptionKeys, uncached } from '@toolkit/cache';
 import type { Cache, CacheScope, Clock, Uncached } from '@toolkit/cache';
 import { formatCacheControl, parseCacheControl } from './cacheControl';
 import { computeEtag, ifNoneMatch } from './etag';
 import { headerValue, storableHeaders } from './headers';
 import type { HeaderBag, RequestHeaders, StoredHeaders } from './headers';
-import { resolvePolicy } from './ResponseCacheOptions';
+import { RESPONSE_CACHE_OPTIONS, resolvePolicy } from './ResponseCacheOptions';
 import type { ResolvedPolicy, ResponseCacheOptions, RouteCacheOptions } from './ResponseCacheOptions';
 
 /** What the cache needs to know of a request, whatever the framework. */
@@ -77,11 +77,15 @@ export interface Lead {
   abandon(): void;
 }
 
-/** Marks a handler's answer that must not be shared with the requests that waited for it. */
+/**
+ * Marks a handler's answer that must not be shared with the requests that waited for it.
+ * @inline
+ */
 interface Unshared {
   readonly unshared: true;
 }
 
+/** @inline */
 type Stored = StoredResponse | Unshared;
 
 /** Headers of a 200 that a 304 repeats (RFC 9110 §15.4.5), besides ours. */
@@ -115,6 +119,7 @@ export class ResponseCache<Req = unknown> {
   readonly #policies = new WeakMap<RouteCacheOptions<Req>, ResolvedPolicy>();
 
   constructor(cache: Cache, options: ResponseCacheOptions = {}) {
+    checkOptionKeys(options, RESPONSE_CACHE_OPTIONS, 'ResponseCache');
     const { header = 'x-cache' } = options;
     if (header !== false && (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(header))) {
       throw new TypeError('`header` must be a header name or false');
@@ -203,7 +208,7 @@ export class ResponseCache<Req = unknown> {
         settle({ kind: 'lead' });
         return produced;
       },
-      { ttl: policy.ttlMs, failSafe: policy.staleOnErrorMs, tags, jitter: 0, cacheNullish: false },
+      { ttl: policy.ttlMs, failSafe: policy.staleOnErrorMs, tags, jitter: 0, cacheNullish: false, hardTimeout: policy.waitTimeoutMs },
     );
     answer.then(
       (value) => settle({ kind: 'value', value }),

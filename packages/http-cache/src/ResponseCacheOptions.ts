@@ -1,4 +1,4 @@
-import { toMs } from '@toolkit/cache';
+import { checkOptionKeys, toMs } from '@toolkit/cache';
 import type { Clock, Duration } from '@toolkit/cache';
 
 /**
@@ -78,6 +78,15 @@ export interface ResponseCacheOptions {
    * @default false
    */
   honorNoCache?: boolean;
+  /**
+   * How long identical requests wait for the one whose handler is running (the leader) before they run
+   * their own handler (or are answered from a response inside its `staleOnError` window, `X-Cache:
+   * STALE`): a handler that hangs holds its followers this long at most. The leader itself is not cut
+   * short, and its response is still stored when it comes. Milliseconds or a duration string; `null`:
+   * wait as long as the leader takes.
+   * @default '30s'
+   */
+  waitTimeout?: Duration | null;
   /** The response header that says `HIT`, `MISS` or `STALE`; `false` for none. @default 'x-cache' */
   header?: string | false;
   /** Where `Age` and freshness read the time. Give the cache the same one. @default Date */
@@ -92,14 +101,47 @@ export interface ResolvedPolicy {
   readonly statuses: ((status: number) => boolean);
   readonly maxBodyBytes: number;
   readonly honorNoCache: boolean;
+  readonly waitTimeoutMs: number | null;
   readonly varyHeaders: readonly string[];
   readonly varyQuery: readonly string[] | undefined;
 }
+
+/** The names of {@link RouteCacheOptions}: a `Record` over its keys, so the list cannot drift from the type. @internal */
+export const ROUTE_CACHE_OPTIONS: Record<keyof RouteCacheOptions, true> = {
+  ttl: true,
+  tags: true,
+  vary: true,
+  staleOnError: true,
+  methods: true,
+  statuses: true,
+  maxBodyBytes: true,
+  honorNoCache: true,
+};
+
+/** The names of {@link VaryOptions}. @internal */
+export const VARY_OPTIONS: Record<keyof VaryOptions, true> = { headers: true, query: true };
+
+/** The names of {@link ResponseCacheOptions}. @internal */
+export const RESPONSE_CACHE_OPTIONS: Record<keyof ResponseCacheOptions, true> = {
+  scope: true,
+  maxEntries: true,
+  ttl: true,
+  staleOnError: true,
+  methods: true,
+  statuses: true,
+  maxBodyBytes: true,
+  honorNoCache: true,
+  waitTimeout: true,
+  header: true,
+  clock: true,
+};
 
 const defaultStatuses = (status: number) => status >= 200 && status < 300 && status !== 206;
 
 /** Library defaults → integration options → route options, checked once per route. @internal */
 export function resolvePolicy(base: ResponseCacheOptions, route: RouteCacheOptions<never>): ResolvedPolicy {
+  checkOptionKeys(route, ROUTE_CACHE_OPTIONS, 'route cache');
+  if (route.vary !== undefined) checkOptionKeys(route.vary, VARY_OPTIONS, 'route cache', 'vary.');
   const ttlMs = toMs(route.ttl ?? base.ttl ?? '1m', 'ttl');
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError('`ttl` of a cached route must be finite and positive');
   const staleOnErrorMs = toMs(route.staleOnError ?? base.staleOnError ?? 0, 'staleOnError');
@@ -110,6 +152,9 @@ export function resolvePolicy(base: ResponseCacheOptions, route: RouteCacheOptio
     throw new RangeError('`statuses` must list HTTP status codes');
   }
   const vary = route.vary ?? {};
+  const waitTimeout = base.waitTimeout === undefined ? '30s' : base.waitTimeout;
+  const waitTimeoutMs = waitTimeout === null ? null : toMs(waitTimeout, 'waitTimeout');
+  if (waitTimeoutMs !== null && !(waitTimeoutMs > 0)) throw new RangeError('`waitTimeout` must be positive, or null to wait as long as the leader takes');
   return {
     ttlMs,
     staleOnErrorMs,
@@ -117,6 +162,7 @@ export function resolvePolicy(base: ResponseCacheOptions, route: RouteCacheOptio
     statuses: statuses === undefined ? defaultStatuses : (status) => statuses.includes(status),
     maxBodyBytes,
     honorNoCache: route.honorNoCache ?? base.honorNoCache ?? false,
+    waitTimeoutMs: waitTimeoutMs === Infinity ? null : waitTimeoutMs,
     varyHeaders: (vary.headers ?? []).map((h) => h.toLowerCase()).sort(),
     varyQuery: vary.query === undefined ? undefined : [...vary.query].sort(),
   };

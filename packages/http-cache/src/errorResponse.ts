@@ -15,6 +15,9 @@ export interface ErrorResponseOptions {
   exposeMessage?: boolean;
 }
 
+/** The names of {@link ErrorResponseOptions}. @internal */
+export const ERROR_RESPONSE_OPTIONS: Record<keyof ErrorResponseOptions, true> = { circuitRetryAfter: true, exposeMessage: true };
+
 /**
  * The HTTP answer for an error `resilient()` raised in a handler, or `undefined` for any other error (the
  * framework's own handling applies):

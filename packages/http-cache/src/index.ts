@@ -1,7 +1,8 @@
 export { ResponseCache, stripConditionals } from './ResponseCache';
 export type { CacheStatus, CapturedResponse, HttpRequest, HttpResponse, Lead, Lookup, StoredResponse } from './ResponseCache';
 export type { ResponseCacheOptions, RouteCacheOptions, VaryOptions } from './ResponseCacheOptions';
-export { errorResponse } from './errorResponse';
+export { RESPONSE_CACHE_OPTIONS } from './ResponseCacheOptions';
+export { ERROR_RESPONSE_OPTIONS, errorResponse } from './errorResponse';
 export type { ErrorResponseOptions } from './errorResponse';
 export { parseCacheControl } from './cacheControl';
 export { ifNoneMatch } from './etag';

@@ -1,4 +1,4 @@
-import { describeValue, toMs } from '@toolkit/cache';
+import { DEFAULT_PREFIX, DEFAULT_VERSION, describeValue, toMs } from '@toolkit/cache';
 import { parseCacheUrl } from './parseCacheUrl';
 import type { CacheBackend } from './parseCacheUrl';
 
@@ -105,8 +105,8 @@ export function cacheConfigFromEnv(env: CacheEnv = process.env): CacheEnvConfig 
   return {
     url: raw.trim(),
     backend,
-    prefix: readName(env, 'CACHE_PREFIX', 'svc'),
-    version: readName(env, 'CACHE_VERSION', 'v1'),
+    prefix: readName(env, 'CACHE_PREFIX', DEFAULT_PREFIX),
+    version: readName(env, 'CACHE_VERSION', DEFAULT_VERSION),
     ttl: ttlBuckets(env),
   };
 }

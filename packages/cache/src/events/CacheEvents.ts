@@ -8,9 +8,9 @@
 export type StaleReason = 'error' | 'soft-timeout' | 'hard-timeout' | 'throttle';
 
 const constructors = {
-  /** A fresh value was found in memory and returned. */
+  /** A fresh value was found in memory (L1) and returned. */
   CACHE_HIT: (scope: string, key: string, at: number) => ({ type: 'CACHE_HIT' as const, scope, key, at }),
-  /** No fresh value was found: the factory runs, the call joins a running load, or fail-safe answers. */
+  /** No fresh value in memory (L1): the L2 is read, the factory runs, the call joins a running load, or fail-safe answers. */
   CACHE_MISS: (scope: string, key: string, at: number) => ({ type: 'CACHE_MISS' as const, scope, key, at }),
   /** A stale value (inside its fail-safe window) was served because the factory failed or was too slow. */
   CACHE_STALE_HIT: (scope: string, key: string, at: number, reason: StaleReason, error?: unknown) => ({
@@ -30,9 +30,9 @@ const constructors = {
     durationMs,
   }),
   /**
-   * A load (the L2, then the factory, as `stats().loads` counts them) settled with a value that its callers
-   * get. With `CACHE_LOAD_ERROR`, every load ends with exactly one of the two. `background` is true when
-   * no caller was waiting for it.
+   * The factory ran (as `stats().loads` counts it) and settled with a value that its callers get; a load
+   * that a fresh L2 entry answered first is a `CACHE_L2_HIT` instead. With `CACHE_LOAD_ERROR`, every
+   * factory run ends with exactly one of the two. `background` is true when no caller was waiting for it.
    */
   CACHE_LOAD: (scope: string, key: string, at: number, durationMs: number, background: boolean) => ({
     type: 'CACHE_LOAD' as const,
@@ -84,6 +84,7 @@ const constructors = {
 /** Builds events; used by the cache, exported for layers that re-emit cache events. */
 export const cacheEvent = constructors;
 
+/** @inline */
 type Constructors = typeof constructors;
 
 /** Every event the cache emits. Switch on `type` to narrow. */

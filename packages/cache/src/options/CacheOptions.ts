@@ -164,14 +164,17 @@ export type AtomicFallback = 'reject' | 'local';
 /** Options of a {@link Cache}: its defaults for every scope, plus cache-wide settings. */
 export interface CacheOptions extends Omit<ScopeOptions, 'keyPrefix' | 'onEvent'> {
   /**
-   * Namespace of shared stores (an L2 such as Redis): keys there are `prefix:version:key`. The L1 lives
-   * in this process only, so it needs no namespace.
-   * @default 'toolkit'
+   * Namespace in the shared store (an L2 such as Redis): entries live under `prefix:version:e:key`
+   * (`cache.storageKey(key)`). The store decides it: a `RedisStore` has its own `prefix`, which the cache
+   * takes; giving a different one here throws a `TypeError`. Same characters as a `RedisStore`'s (no `:`,
+   * `*`, `?`, `[`, `]`, `\`, `{`, `}` or whitespace). The L1 lives in this process only and needs none.
+   * @default the store's, else 'svc' (as `CACHE_PREFIX`)
    */
   prefix?: string;
   /**
-   * Bump to orphan every entry written by an older deployment in shared stores.
-   * @default 'v1'
+   * Second segment of the namespace: bump it (on the store, or with `CACHE_VERSION`) to orphan every
+   * entry an older deployment wrote. Taken from the store as `prefix` is.
+   * @default the store's, else 'v1'
    */
   version?: string;
   /** Receives every event of every scope. Equivalent to `cache.on('*', listener)`. */

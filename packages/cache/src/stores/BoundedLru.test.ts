@@ -188,6 +188,23 @@ describe('BoundedLru', () => {
     }
   });
 
+  it('holds integer-derived keys under their number, and gives keys back to keys(), entries() and evictions', () => {
+    const { store, evicted } = lru(3);
+    store.set('#1', 1);
+    store.set('#2', 2);
+    store.set('#02', 3); // not what an integer derives: a key of its own
+    expect([store.peek('#1'), store.peek('#2'), store.peek('#02'), store.get('#02')]).toEqual([1, 2, 3, 3]);
+    expect(store.get(1)).toBe(1); // by number: the same entry, now used
+    store.set('#-7', 4); // evicts the oldest entry not used since the generation swap
+    expect(store.size).toBe(3);
+    expect(evicted).toEqual(['#2']);
+    expect([...store.keys()]).toEqual(['#02', '#1', '#-7']);
+    expect(store.set('#1', 10)).toBe(1);
+    expect([...store.entries()]).toEqual([['#02', 3], ['#-7', 4], ['#1', 10]]);
+    expect(store.delete('#1')).toBe(true);
+    expect(store.get(1)).toBeUndefined();
+  });
+
   it('holds exactly one entry with maxSize 1', () => {
     const { store, evicted } = lru(1);
     store.set('a', 1);

@@ -1,4 +1,6 @@
 import QuickLRU from 'quick-lru';
+import { keyOfSlot, slotOf } from './lruSlot';
+import type { LruSlot } from './lruSlot';
 
 /**
  * quick-lru with an exact bound: never more than `maxSize` entries, evicted one at a time.
@@ -15,31 +17,34 @@ import QuickLRU from 'quick-lru';
  * (the approximation that keeps a hit to one lookup). With at most `maxSize` live keys, quick-lru's own
  * generation swap happens when the newer generation holds all of them, so it only ever discards an
  * empty generation; its eviction callback is wired to ours all the same, so nothing could go uncounted.
+ *
+ * Keys are local keys; quick-lru holds each under its {@link LruSlot} (`#42` under the number 42). Methods
+ * take a key, or a slot a caller already has; `keys()`, `entries()` and evictions give keys.
  * @internal
  */
 export class BoundedLru<V> {
-  readonly #lru: QuickLRU<string, V>;
+  readonly #lru: QuickLRU<LruSlot, V>;
   readonly #onEvict: (key: string, value: V) => void;
   #size = 0;
   /** The older generation the iterator below walks (quick-lru replaces the map at each generation swap). */
-  #older: Map<string, unknown> | undefined;
+  #older: Map<LruSlot, unknown> | undefined;
   /**
    * One live iterator over the older generation's keys. That map only ever loses keys (writes go to the
    * newer one), and every key before the iterator's position has been evicted, so its next key is the
    * oldest live one. A fresh `keys().next()` would instead skip every deleted slot from the start of the
    * map's table each time: a cost per eviction that grows with the entries evicted since the last swap.
    */
-  #olderKeys: Iterator<string> | undefined;
+  #olderKeys: Iterator<LruSlot> | undefined;
   readonly maxSize: number;
 
   constructor(maxSize: number, onEvict: (key: string, value: V) => void) {
     this.maxSize = maxSize;
     this.#onEvict = onEvict;
-    this.#lru = new QuickLRU<string, V>({
+    this.#lru = new QuickLRU<LruSlot, V>({
       maxSize,
-      onEviction: (key, value) => {
+      onEviction: (slot, value) => {
         this.#size--;
-        onEvict(key, value);
+        onEvict(keyOfSlot(slot), value);
       },
     });
   }
@@ -48,14 +53,17 @@ export class BoundedLru<V> {
     return this.#size;
   }
 
-  /** Reads a value and marks it used (moves it to the newer generation if it is in the older one). */
-  get(key: string): V | undefined {
-    return this.#lru.get(key);
+  /**
+   * Reads a value and marks it used (moves it to the newer generation if it is in the older one). Takes a
+   * key, or the number an integer-derived key is held under (42 for `#42`).
+   */
+  get(key: string | number): V | undefined {
+    return this.#lru.get(typeof key === 'string' ? slotOf(key) : key);
   }
 
   /** Reads a value without touching its recency. */
   peek(key: string): V | undefined {
-    return this.#lru.peek(key);
+    return this.#lru.peek(slotOf(key));
   }
 
   /**
@@ -63,20 +71,25 @@ export class BoundedLru<V> {
    * Returns the value it replaced under the same key, if any.
    */
   set(key: string, value: V): V | undefined {
-    const previous = this.#lru.peek(key);
+    const slot = slotOf(key);
+    const previous = this.#lru.peek(slot);
     if (previous !== undefined) {
       // Deleting first keeps a single copy of the key: quick-lru would otherwise shadow an older-generation copy.
-      this.#lru.delete(key);
+      this.#lru.delete(slot);
     } else {
       if (this.#size >= this.maxSize) this.#evictOldest();
       this.#size++;
     }
-    this.#lru.set(key, value);
+    this.#lru.set(slot, value);
     return previous;
   }
 
   delete(key: string): boolean {
-    if (!this.#lru.delete(key)) return false;
+    return this.#deleteSlot(slotOf(key));
+  }
+
+  #deleteSlot(slot: LruSlot): boolean {
+    if (!this.#lru.delete(slot)) return false;
     this.#size--;
     return true;
   }
@@ -89,12 +102,12 @@ export class BoundedLru<V> {
 
   /** Keys in eviction order: the next one evicted first. */
   *keys(): IterableIterator<string> {
-    for (const [key] of this.#lru.entriesAscending()) yield key;
+    for (const [slot] of this.#lru.entriesAscending()) yield keyOfSlot(slot);
   }
 
   /** Entries in eviction order: the next one evicted first. */
-  entries(): IterableIterator<[string, V]> {
-    return this.#lru.entriesAscending();
+  *entries(): IterableIterator<[string, V]> {
+    for (const [slot, value] of this.#lru.entriesAscending()) yield [keyOfSlot(slot), value];
   }
 
   #evictOldest(): void {
@@ -102,24 +115,24 @@ export class BoundedLru<V> {
     // live key), so the oldest entry is its first key. quick-lru 7 exposes that map as `__oldCache` (a
     // getter it keeps for its tests): reading its first key costs one map iterator, where
     // `entriesAscending()` costs two generators, a fifth of a miss. Without the getter, walk the order.
-    const older = (this.#lru as unknown as { __oldCache?: Map<string, unknown> }).__oldCache;
-    let key: string | undefined;
+    const older = (this.#lru as unknown as { __oldCache?: Map<LruSlot, unknown> }).__oldCache;
+    let slot: LruSlot | undefined;
     if (older !== undefined && older.size > 0) {
       if (older !== this.#older) {
         this.#older = older;
-        this.#olderKeys = older.keys() as Iterator<string>;
+        this.#olderKeys = older.keys() as Iterator<LruSlot>;
       }
-      const next = (this.#olderKeys as Iterator<string>).next();
-      key = next.done === true ? undefined : next.value;
+      const next = (this.#olderKeys as Iterator<LruSlot>).next();
+      slot = next.done === true ? undefined : next.value;
     }
-    key ??= this.#firstAscending();
-    if (key === undefined) return;
-    const value = this.#lru.peek(key) as V;
-    this.delete(key);
-    this.#onEvict(key, value);
+    slot ??= this.#firstAscending();
+    if (slot === undefined) return;
+    const value = this.#lru.peek(slot) as V;
+    this.#deleteSlot(slot);
+    this.#onEvict(keyOfSlot(slot), value);
   }
 
-  #firstAscending(): string | undefined {
+  #firstAscending(): LruSlot | undefined {
     const first = this.#lru.entriesAscending().next();
     return first.done ? undefined : first.value[0];
   }

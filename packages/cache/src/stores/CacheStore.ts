@@ -26,6 +26,13 @@ export interface StoredEntry<V = unknown> {
  */
 export interface CacheStore {
   /**
+   * The store's namespace, when it has one (a `RedisStore` does): a `Cache` on it takes these as its own
+   * `prefix` and `version`, and refuses different ones, so that `cache.storageKey()` is the store's key.
+   */
+  readonly prefix?: string;
+  /** See {@link CacheStore.prefix}. */
+  readonly version?: string;
+  /**
    * Entries for `keys`, in order: `undefined` where missing, past `staleUntil`, or invalidated by a tag;
    * an `Error` where the key held something that cannot be decoded (the cache reports it and treats it
    * as a miss).

@@ -5,6 +5,10 @@
  * The event union, the type → event map and the `EventType` constants are derived from the constructors.
  */
 
+/**
+ * The fields every event has.
+ * @inline
+ */
 interface Base<T extends string> {
   readonly type: T;
   /** The wrapped function's (or pipeline's) name. */
@@ -21,7 +25,10 @@ interface Base<T extends string> {
   readonly at: number;
 }
 
-/** Fields a constructor may set besides `type` and `functionName`. */
+/**
+ * Fields a constructor may set besides `type` and `functionName`.
+ * @inline
+ */
 interface Fields {
   key?: string | undefined;
   attempt?: number | undefined;
@@ -86,6 +93,7 @@ const constructors = {
 /** Builds events; exported for layers and tests that emit into the same stream. */
 export const resilienceEvent = constructors;
 
+/** @inline */
 type Constructors = typeof constructors;
 
 /** Type → event. */
