@@ -1,3 +1,6 @@
+// The types of cluster-key-slot, found from here by any program that compiles this file (README snippet checks too).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration cannot be imported
+/// <reference path="./clusterKeySlot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisGuard } from './RedisGuard';
