@@ -3,6 +3,19 @@ import type { Config } from 'jest';
 
 // TypeScript is stripped by swc (fast); typechecking is `pnpm typecheck`, a separate tsc step.
 const transform: Config['transform'] = {
+  // @toolkit/nestjs and its tests use Nest's decorators: TypeScript's legacy ones, with the parameter types
+  // as metadata (Nest injects by constructor parameter type). First: jest takes the first pattern that matches.
+  '^.+/packages/nestjs/.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: {
+        target: 'es2022',
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
   '^.+\\.(t|j|mj)sx?$': [
     '@swc/jest',
     {

@@ -82,13 +82,18 @@ for (const readme of readmes) {
     // `export {}` on the last line makes every block a module (its own scope, top-level await) without
     // moving the block's lines.
     writeFileSync(file, `${block.code}\nexport {};\n`);
-    snippets.set(file, { readme, line: block.line });
+    snippets.set(file, { readme, line: block.line, legacyDecorators: usesLegacyDecorators(readme) });
   }
 }
 
 const configFile = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile);
 const config = ts.parseJsonConfigFileContent(configFile.config, ts.sys, root);
-const options = { ...config.options, noEmit: true };
+// Every package resolves to its sources, @toolkit/nestjs too (the root tsconfig leaves it out, see below).
+const options = {
+  ...config.options,
+  noEmit: true,
+  paths: { ...config.options.paths, '@toolkit/nestjs': ['packages/nestjs/src/index.ts'] },
+};
 const host = ts.createCompilerHost(options);
 // A snippet is code in a project that depends on our packages, so what a package depends on (cockatiel for
 // @toolkit/core) resolves as it would there: first from examples/, else from each package's folder.
@@ -105,8 +110,19 @@ host.resolveModuleNameLiterals = (literals, containingFile, redirected, compiler
     }
     return resolved;
   });
-const program = ts.createProgram({ rootNames: [...snippets.keys()], options, host });
-const diagnostics = ts.getPreEmitDiagnostics(program);
+// A package built with TypeScript's legacy decorators (NestJS) documents code written with them: its
+// blocks are checked in a program of their own, with its decorator options.
+const files = [...snippets.keys()];
+const diagnostics = [
+  ...ts.getPreEmitDiagnostics(ts.createProgram({ rootNames: files.filter((f) => !snippets.get(f).legacyDecorators), options, host })),
+  ...ts.getPreEmitDiagnostics(
+    ts.createProgram({
+      rootNames: files.filter((f) => snippets.get(f).legacyDecorators),
+      options: { ...options, experimentalDecorators: true, emitDecoratorMetadata: true },
+      host,
+    }),
+  ),
+];
 
 for (const diagnostic of diagnostics) {
   const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
@@ -129,3 +145,10 @@ console.log(
     `, ${packageReadmes.length} package READMEs checked for relative links: ${problems.length} problem(s)`,
 );
 if (problems.length > 0) process.exit(1);
+
+/** Whether the README's package compiles with `experimentalDecorators` (its own tsconfig.json says so). */
+function usesLegacyDecorators(readme) {
+  const tsconfig = join(root, dirname(readme), 'tsconfig.json');
+  if (readme === 'README.md' || !existsSync(tsconfig)) return false;
+  return ts.readConfigFile(tsconfig, ts.sys.readFile).config?.compilerOptions?.experimentalDecorators === true;
+}

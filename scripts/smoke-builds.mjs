@@ -126,6 +126,48 @@ const exercises = {
     await toolkit.close();
     if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`middleware: ${answers}`);
   },
+  '@toolkit/nestjs': async ({ ToolkitCacheModule, CacheResponse, Cached }) => {
+    const from = createRequire(join(root, 'nestjs', 'package.json'));
+    const { Controller, Get, Injectable, Module } = from('@nestjs/common');
+    const { NestFactory } = from('@nestjs/core');
+    // Nest's legacy decorators, applied by hand (plain JavaScript has no decorator syntax).
+    const decorate = (target, name, ...decorators) => {
+      let descriptor = Object.getOwnPropertyDescriptor(target.prototype, name);
+      for (const decorator of decorators.reverse()) descriptor = decorator(target.prototype, name, descriptor) ?? descriptor;
+      Object.defineProperty(target.prototype, name, descriptor);
+    };
+    let loads = 0;
+    class Squares {
+      async of(n) {
+        loads++;
+        return n * n;
+      }
+    }
+    decorate(Squares, 'of', Cached());
+    Injectable()(Squares);
+    let runs = 0;
+    class SmokeController {
+      smoke() {
+        return { run: ++runs };
+      }
+    }
+    decorate(SmokeController, 'smoke', Get('smoke'), CacheResponse());
+    Controller()(SmokeController);
+    class AppModule {}
+    Module({ imports: [ToolkitCacheModule.forRoot({ env: false })], controllers: [SmokeController], providers: [Squares] })(AppModule);
+    const app = await NestFactory.create(AppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const answers = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await globalThis.fetch(`${await app.getUrl()}/smoke`);
+      answers.push(`${response.headers.get('x-cache')} ${await response.text()}`);
+    }
+    const squares = app.get(Squares);
+    const squared = [await squares.of(3), await squares.of(3)];
+    await app.close();
+    if (answers.join() !== 'MISS {"run":1},HIT {"run":1}') throw new Error(`@CacheResponse: ${answers}`);
+    if (squared.join() !== '9,9' || loads !== 1) throw new Error(`@Cached: ${squared} after ${loads} loads`);
+  },
 };
 
 let failed = false;

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { DEFAULT_PREFIX, DEFAULT_VERSION, compileGlob, describeValue, storageNamespace } from '@toolkit/cache';
-import type { CacheStore, Clock, StoredEntry } from '@toolkit/cache';
+import type { CacheStore, Clock, Duration, StoredEntry } from '@toolkit/cache';
 import { STORE_CONNECT_OPTIONS, STORE_OPTIONS, checkRedisOptionNames } from './config/optionNames';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
@@ -14,6 +14,7 @@ import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
 import { jsonSerializer } from './serializers/jsonSerializer';
 import type { RedisSerializer, VersionedEntry } from './serializers/RedisSerializer';
+import { LUA_TOMBSTONE, isTombstone, tombstoneStamp, tombstoneTtlMs } from './tombstone';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions extends RedisGuardOptions {
@@ -46,6 +47,17 @@ export interface RedisStoreOptions extends RedisGuardOptions {
    * @default Date.now
    */
   clock?: Clock;
+  /**
+   * How long a deleted key keeps its tombstone (ms or a duration string; positive, finite). `remove`,
+   * `delete`, `clear`, `deleteByPrefix`, `deleteMatching` and the key-equals-tag part of `invalidateTags`
+   * write one in place of a `DEL`: a write stamped before the delete (a load that started before it and
+   * finishes after) is refused while it is there; reads take it for a missing key. Keep it longer than
+   * the longest time from a load's start to its L2 write: the L2 read and write (up to `timeoutMs` each),
+   * the wait for the distributed lock (up to `lockWaitTimeout`, 30 s by default) and the factory (up to
+   * `hardTimeout`, unbounded by default). A slower load may still land its value after the delete.
+   * @default 60_000
+   */
+  tombstoneTtl?: Duration;
 }
 
 /** Options of {@link RedisStore.connect}: the store's options, and ioredis options for the client it creates. */
@@ -53,7 +65,7 @@ export interface RedisStoreConnectOptions extends Omit<RedisStoreOptions, 'clien
 
 const systemClock: Clock = { now: () => Date.now() };
 
-/** Keys per `MGET` / `UNLINK` on a single server. */
+/** Keys per `MGET` / delete script on a single server. */
 const CHUNK = 1_000;
 /** Keys asked per `SCAN` step. */
 const SCAN_COUNT = 500;
@@ -91,12 +103,14 @@ return v
  * Writes one entry, in order and with its tags' bookkeeping, in one round trip. KEYS[1]: the entry;
  * KEYS[2..]: its tags' version keys (on a single server; on a Cluster they live in other slots and the
  * client ensures them with {@link TAG_VERSION} alongside). ARGV[1]: the write's stamp; ARGV[2]: PX ('' none,
- * 'stale': delete the key); ARGV[3]: the encoded entry; ARGV[4] how to keep writes in order: 'any' (no
+ * 'stale': the entry is dead already: a tombstone with the stamp, for ARGV[7] ms, in place of the key, or
+ * without a stamp a delete (that leaves a tombstone there)); ARGV[3]: the encoded entry; ARGV[4] how to keep writes in order: 'any' (no
  * check), 'json' (the key holds {@link jsonSerializer} bytes, whose header's "w" is the stamp: compared
  * here), 'same' (the client read the stamp itself: the key must still hold exactly ARGV[5]) or 'absent'
  * (the key must still hold nothing); ARGV[5]: those bytes, else ''; ARGV[6]: '1' when ARGV[3] is
- * {@link jsonSerializer} bytes; then per tag the version the client encoded in ARGV[3] (created with it
- * when the tag has none) and the tag key's PX ('' none).
+ * {@link jsonSerializer} bytes; ARGV[7]: a tombstone's PX; then per tag the version the client encoded in
+ * ARGV[3] (created with it when the tag has none) and the tag key's PX ('' none). A tombstone is a JSON
+ * header whose "w" is the delete's stamp: the 'json' check orders writes after a delete as after a write.
  *
  * When a tag's version is not the one encoded, JSON bytes are corrected here (the header's `"v"` array,
  * found at its first `,"v":[`: a `"` inside a JSON string is always escaped, so that can only be the
@@ -106,10 +120,10 @@ return v
  * Answers {'ok', …the tags' versions}; {'older'} when the key holds an entry with a later stamp,
  * {'changed'} when it no longer holds what the client read (nothing written either way).
  */
-const WRITE_ENTRY = new LuaScript(`
+const WRITE_ENTRY = new LuaScript(`${LUA_TOMBSTONE}
 local actual, mismatch = {}, false
 for i = 2, #KEYS do
-  local want, ttl = ARGV[2 * i + 3], ARGV[2 * i + 4]
+  local want, ttl = ARGV[2 * i + 4], ARGV[2 * i + 5]
   local v = redis.call('GET', KEYS[i])
   if not v then
     v = want
@@ -133,21 +147,22 @@ if mismatch then
   end
   value = string.sub(value, 1, at + 5) .. table.concat(actual, ',') .. string.sub(value, close)
 end
-if ARGV[4] ~= 'any' then
-  local raw = redis.call('GET', KEYS[1])
-  if ARGV[4] == 'absent' then
-    if raw then return {'changed'} end
-  elseif ARGV[4] == 'same' then
-    if raw ~= ARGV[5] then return {'changed'} end
-  elseif raw then
-    local nl = string.find(raw, '\\n', 1, true)
-    if nl then
-      local ok, meta = pcall(cjson.decode, string.sub(raw, 1, nl - 1))
-      if ok and type(meta) == 'table' and type(meta.w) == 'number' and meta.w > tonumber(ARGV[1]) then return {'older'} end
-    end
+local raw = false
+if ARGV[4] ~= 'any' or ARGV[2] == 'stale' then raw = redis.call('GET', KEYS[1]) end
+if ARGV[4] == 'absent' then
+  if raw then return {'changed'} end
+elseif ARGV[4] == 'same' then
+  if raw ~= ARGV[5] then return {'changed'} end
+elseif ARGV[4] == 'json' and raw then
+  local nl = string.find(raw, '\\n', 1, true)
+  if nl then
+    local ok, meta = pcall(cjson.decode, string.sub(raw, 1, nl - 1))
+    if ok and type(meta) == 'table' and type(meta.w) == 'number' and meta.w > tonumber(ARGV[1]) then return {'older'} end
   end
 end
-if ARGV[2] == 'stale' then redis.call('DEL', KEYS[1])
+if ARGV[2] == 'stale' then
+  if ARGV[1] ~= '' then redis.call('SET', KEYS[1], tombstone(ARGV[1]), 'PX', ARGV[7])
+  elseif not (raw and tombstoneStamp(raw)) then redis.call('DEL', KEYS[1]) end
 elseif ARGV[2] == '' then redis.call('SET', KEYS[1], value)
 else redis.call('SET', KEYS[1], value, 'PX', ARGV[2]) end
 table.insert(actual, 1, 'ok')
@@ -158,6 +173,25 @@ return actual
 const INVALIDATE_TAG = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
 return 0
+`);
+
+/**
+ * Deletes entries: a tombstone in place of each key (present or not), with the delete's stamp ARGV[1]
+ * (or the later one of a tombstone already there), for ARGV[2] ms. Answers how many keys held something
+ * other than a tombstone. On a Cluster, one key per call.
+ */
+const DELETE_ENTRIES = new LuaScript(`${LUA_TOMBSTONE}
+local held, stamp = 0, tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  local at = ARGV[1]
+  if raw then
+    local was = tombstoneStamp(raw)
+    if was == nil then held = held + 1 elseif tonumber(was) ~= nil and tonumber(was) > stamp then at = was end
+  end
+  redis.call('SET', KEYS[i], tombstone(at), 'PX', ARGV[2])
+end
+return held
 `);
 
 /**
@@ -243,7 +277,12 @@ interface Prepared {
  * **Values** are encoded by the `serializer` (JSON by default) with their timeline, written with a Redis
  * expiry (`PX`) of `staleUntil − now`, so a stale value stays there for fail-safe until it leaves by itself;
  * none for `staleUntil = Infinity`. An entry already stale is not written (its key is deleted instead, as
- * writing it would). Reads also check `staleUntil` against the store's clock.
+ * writing it would: with a stamp, that is a tombstone, as below). Reads also check `staleUntil` against the store's clock.
+ *
+ * **Deletes leave tombstones.** Every delete puts, in place of the key (present or not), a tombstone that
+ * carries the delete's stamp for `tombstoneTtl` (see `tombstone.ts`): a write stamped before the delete (a
+ * load that started before it and finishes after) is refused while it is there, a newer one replaces it,
+ * and every read takes it for a missing key.
  *
  * **Tags in O(1).** Each tag has a version (an integer under its tag key); an entry records the versions of
  * its tags when it is written; `invalidateTags` increments each tag's version (one `INCR` per tag); a read
@@ -293,6 +332,7 @@ export class RedisStore implements CacheStore {
     const { redisOptions, clusterOptions, ...storeOptions } = options;
     // Validate the store's options before a connection is opened.
     storageNamespace(storeOptions.prefix ?? DEFAULT_PREFIX, storeOptions.version ?? DEFAULT_VERSION);
+    tombstoneTtlMs(storeOptions.tombstoneTtl);
     const timeoutMs = new RedisGuard(storeOptions).timeoutMs;
     const client = createRedisClient(target, { timeoutMs, connectionName: 'toolkit-cache' }, { redisOptions, clusterOptions });
     // The store listens to the client's errors itself (see onConnectionError): ioredis does not print them.
@@ -321,6 +361,8 @@ export class RedisStore implements CacheStore {
   #owned = false;
   readonly #entryPrefix: string;
   readonly #tagPrefix: string;
+  /** A tombstone's Redis expiry (`PX`), from `tombstoneTtl`. */
+  readonly #tombstonePx: string;
   readonly #pending = new Set<Promise<unknown>>();
   /**
    * The last version seen of tags (bounded): a write encodes these, and its script checks them, so a
@@ -355,6 +397,7 @@ export class RedisStore implements CacheStore {
     }
     if (typeof clock?.now !== 'function') throw new TypeError('`clock` must be an object with a now() method');
     this.namespace = storageNamespace(prefix, version);
+    this.#tombstonePx = String(tombstoneTtlMs(options.tombstoneTtl));
     this.#guard = new RedisGuard(options);
     this.client = client;
     this.prefix = prefix;
@@ -423,15 +466,17 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Entries for `keys`, in order: `undefined` where missing, past `staleUntil` by the store's clock, or
-   * invalidated by a tag; an `Error` where the bytes cannot be decoded. Two round trips at most (entries,
+   * Entries for `keys`, in order: `undefined` where missing (a tombstone included), past `staleUntil` by
+   * the store's clock, or invalidated by a tag; an `Error` where the bytes cannot be decoded. Two round trips at most (entries,
    * then the versions of their tags).
    */
   getMany(keys: readonly string[]): Promise<Array<StoredEntry | Error | undefined>> {
     return this.#run(async () => {
       if (keys.length === 0) return [];
       const raws = await this.#read(keys.map((key) => this.entryKey(key)));
-      const decoded = raws.map((raw, i) => (raw === null ? undefined : raw instanceof Error ? raw : this.#decode(keys[i] as string, raw)));
+      const decoded = raws.map((raw, i) =>
+        raw === null ? undefined : raw instanceof Error ? raw : isTombstone(raw) ? undefined : this.#decode(keys[i] as string, raw),
+      );
       return this.#onlyLive(decoded, this.#clock.now());
     });
   }
@@ -464,9 +509,9 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Writes `entry` only when `key` holds no live entry: `SET NX PX`; when the key is taken by an entry that
-   * is past `staleUntil` by the store's clock, invalidated by a tag or undecodable, it is replaced by a
-   * compare-and-swap, so that of many concurrent writers exactly one wins.
+   * Writes `entry` only when `key` holds no live entry: `SET NX PX`; when the key is taken by a tombstone or
+   * an entry that is past `staleUntil` by the store's clock, invalidated by a tag or undecodable, it is
+   * replaced by a compare-and-swap, so that of many concurrent writers exactly one wins.
    */
   setIfAbsent(key: string, entry: StoredEntry): Promise<boolean> {
     return this.#run(async () => {
@@ -482,8 +527,10 @@ export class RedisStore implements CacheStore {
           if (p.px === 'stale') return true;
           continue;
         }
-        const held = this.#decode(key, current);
-        if (!(held instanceof Error) && (await this.#isLive(held, now))) return false;
+        const buried = isTombstone(current);
+        const held = buried ? undefined : this.#decode(key, current);
+        if (held !== undefined && !(held instanceof Error) && (await this.#isLive(held, now))) return false;
+        if (buried && p.px === 'stale') return true; // nothing to write, and the tombstone stays
         if ((await COMPARE_AND_SET.run(this.client, p.redisKey, [current, '0', p.raw, p.px])) === 1) return true;
       }
       throw new Error(`setIfAbsent(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
@@ -512,19 +559,25 @@ export class RedisStore implements CacheStore {
     }, this.entryKey(key));
   }
 
-  /** Deletes keys (`UNLINK`); resolves to how many Redis held, dead or invalidated entries included. */
-  deleteMany(keys: readonly string[]): Promise<number> {
-    return this.#run(async () => (keys.length === 0 ? 0 : this.#unlink(keys.map((key) => this.entryKey(key)))));
+  /**
+   * Deletes keys: a tombstone with the delete's `stamp` (default: the store's clock) in place of each, held
+   * or not, for `tombstoneTtl`, so that a write stamped earlier that arrives later (a load that started
+   * before the delete) is refused. One script per 1,000 keys (per key on a Cluster), one round trip, as a
+   * `DEL` would be. Resolves to how many held an entry, dead or invalidated entries included.
+   */
+  deleteMany(keys: readonly string[], stamp?: number): Promise<number> {
+    return this.#run(async () => (keys.length === 0 ? 0 : this.#bury(keys.map((key) => this.entryKey(key)), this.#deleteStamp(stamp))));
   }
 
   /**
    * Deletes every entry whose key starts with `prefix` (`''`: the whole namespace; tag versions and locks
-   * are not entries and stay), by `SCAN MATCH … COUNT 500` + `UNLINK` per batch — never `KEYS`, so Redis
-   * keeps serving meanwhile — on every master of a Cluster. Glob characters in `prefix` are escaped. The
-   * timeout bounds each step (one `SCAN` and its `UNLINK`), not the whole walk.
+   * are not entries and stay), by `SCAN MATCH … COUNT 500` + a tombstone for each key found (as
+   * {@link deleteMany}) per batch — never `KEYS`, so Redis keeps serving meanwhile — on every master of a
+   * Cluster. Keys the scan does not find (not written yet) get none. Glob characters in `prefix` are
+   * escaped. The timeout bounds each step (one `SCAN` and its script), not the whole walk.
    */
-  deleteByPrefix(prefix: string): Promise<number> {
-    return this.#track(this.#deleteScanned(escapeGlob(this.#entryPrefix) + escapeGlob(prefix) + '*', undefined));
+  deleteByPrefix(prefix: string, stamp?: number): Promise<number> {
+    return this.#track(this.#deleteScanned(escapeGlob(this.#entryPrefix) + escapeGlob(prefix) + '*', undefined, stamp));
   }
 
   /**
@@ -532,20 +585,22 @@ export class RedisStore implements CacheStore {
    * the character x, every other character literal (`[` and `]` included): the rule of `compileGlob` in
    * `@toolkit/cache`, which L1 applies too. Scans like {@link deleteByPrefix}.
    */
-  deleteMatching(pattern: string): Promise<number> {
+  deleteMatching(pattern: string, stamp?: number): Promise<number> {
     const matcher = compileGlob(pattern);
     const skip = this.#entryPrefix.length;
     return this.#track(
-      this.#deleteScanned(escapeGlob(this.#entryPrefix) + globToScanPattern(pattern), (redisKey) => matcher.test(redisKey.slice(skip))),
+      this.#deleteScanned(escapeGlob(this.#entryPrefix) + globToScanPattern(pattern), (redisKey) => matcher.test(redisKey.slice(skip)), stamp),
     );
   }
 
   /**
    * Makes every entry carrying one of `tags` read as missing: one `INCR` of each tag's version. The entry
-   * whose key equals a tag is deleted too, however it was written (`UNLINK` of that key: a lookup, no index).
+   * whose key equals a tag is deleted too, however it was written (a tombstone in its place, as
+   * {@link deleteMany} leaves, with `stamp`: a lookup, no index).
    */
-  invalidateTags(tags: readonly string[]): Promise<void> {
+  invalidateTags(tags: readonly string[], stamp?: number): Promise<void> {
     return this.#run(async () => {
+      const at = this.#deleteStamp(stamp);
       const unique = [...new Set(tags)];
       await Promise.all([
         ...unique.map(async (tag) => {
@@ -554,7 +609,7 @@ export class RedisStore implements CacheStore {
           const version = Number(await (this.#nodes === undefined ? invalidate() : this.#nodes.forKey(tagKey).run(invalidate)));
           if (version > 0) this.#rememberVersion(tag, version);
         }),
-        unique.length === 0 ? 0 : this.#unlink(unique.map((tag) => this.entryKey(tag))),
+        unique.length === 0 ? 0 : this.#bury(unique.map((tag) => this.entryKey(tag)), at),
       ]);
     });
   }
@@ -589,7 +644,7 @@ export class RedisStore implements CacheStore {
   /**
    * Runs an operation under the guard: the one guard of a single server; on a Cluster the guard of the
    * master owning `redisKey`, or, for an operation on many keys, none around the whole: its commands are
-   * guarded by their owners' ({@link #read}, {@link #unlink}, …).
+   * guarded by their owners' ({@link #read}, {@link #bury}, …).
    */
   #run<T>(operation: () => Promise<T>, redisKey?: string): Promise<T> {
     const nodes = this.#nodes;
@@ -639,18 +694,27 @@ export class RedisStore implements CacheStore {
     return chunks.flat();
   }
 
-  async #unlink(redisKeys: readonly string[]): Promise<number> {
+  /** {@link DELETE_ENTRIES} on Redis keys; resolves to how many held an entry. */
+  async #bury(redisKeys: readonly string[], stamp: string): Promise<number> {
+    const args = [stamp, this.#tombstonePx];
     const nodes = this.#nodes;
     const counts = nodes !== undefined
       ? await Promise.all(
           nodes
             .group(redisKeys)
-            .map(({ guard, indexes }) =>
-              guard.run(async () => (await Promise.all(indexes.map((i) => this.client.unlink(redisKeys[i] as string)))).reduce((a, b) => a + b, 0)),
-            ),
-        )
-      : await Promise.all(chunked(redisKeys).map((chunk) => this.client.unlink(...chunk)));
-    return counts.reduce((a, b) => a + b, 0);
+            .map(({ guard, indexes }) => guard.run(() => Promise.all(indexes.map((i) => DELETE_ENTRIES.run(this.client, redisKeys[i] as string, args))))),
+        ).then((groups) => groups.flat())
+      : await Promise.all(chunked(redisKeys).map((chunk) => DELETE_ENTRIES.run(this.client, chunk, args)));
+    return counts.reduce((a: number, b) => a + Number(b), 0);
+  }
+
+  /** A delete's stamp for the scripts: the caller's, else the store's clock. */
+  #deleteStamp(stamp: number | undefined): string {
+    if (stamp === undefined) return String(this.#clock.now());
+    if (typeof stamp !== 'number' || !Number.isFinite(stamp)) {
+      throw new TypeError(`a delete's \`stamp\` must be a finite number of ms since the epoch, got ${describeValue(stamp)}`);
+    }
+    return String(stamp);
   }
 
   #decode(key: string, raw: Buffer): VersionedEntry | Error {
@@ -768,7 +832,7 @@ export class RedisStore implements CacheStore {
       if (order === 'read') {
         const held = await this.client.getBuffer(redisKey);
         if (held !== null) {
-          const decoded = this.#decode(key, held);
+          const decoded = isTombstone(held) ? { stamp: tombstoneStamp(held) } : this.#decode(key, held);
           if (!(decoded instanceof Error) && typeof decoded.stamp === 'number' && decoded.stamp > (stamp as number)) return;
           check = ['same', held];
         }
@@ -784,7 +848,7 @@ export class RedisStore implements CacheStore {
               versions,
               ...(stamp === undefined ? {} : { stamp }),
             });
-      const args = [stamp === undefined ? '' : String(stamp), px, raw, ...check, this.serializer === jsonSerializer ? '1' : '0'];
+      const args = [stamp === undefined ? '' : String(stamp), px, raw, ...check, this.serializer === jsonSerializer ? '1' : '0', this.#tombstonePx];
       let reply: string[];
       if (tags.length === 0 || !this.client.isCluster) {
         const tagArgs = tags.flatMap((_, i) => [String(versions[i]), tagTtl]);
@@ -842,7 +906,7 @@ export class RedisStore implements CacheStore {
   async #incrementCas(key: string, by: number, now: number, fresh: Prepared): Promise<number> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.client.getBuffer(fresh.redisKey);
-      const held = current === null ? undefined : this.#decode(key, current);
+      const held = current === null || isTombstone(current) ? undefined : this.#decode(key, current);
       if (held !== undefined && !(held instanceof Error) && (await this.#isLive(held, now))) {
         if (typeof held.value !== 'number') throw notANumber(key, held.value === null ? 'null' : typeof held.value);
         const next = held.value + by;
@@ -857,7 +921,8 @@ export class RedisStore implements CacheStore {
     throw new Error(`increment(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
   }
 
-  async #deleteScanned(match: string, keep: ((redisKey: string) => boolean) | undefined): Promise<number> {
+  async #deleteScanned(match: string, keep: ((redisKey: string) => boolean) | undefined, stamp: number | undefined): Promise<number> {
+    const at = this.#deleteStamp(stamp);
     const nodes = this.client.isCluster ? await this.#masters(this.client as Cluster) : [this.client as Redis];
     const counts = await Promise.all(
       nodes.map(async (node) => {
@@ -869,7 +934,7 @@ export class RedisStore implements CacheStore {
             const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
             cursor = next;
             const doomed = keep === undefined ? found : found.filter(keep);
-            return doomed.length === 0 ? 0 : this.#unlink(doomed);
+            return doomed.length === 0 ? 0 : this.#bury(doomed, at);
           });
         } while (cursor !== '0');
         return deleted;

@@ -28,6 +28,8 @@ const settle = () => jest.advanceTimersByTimeAsync(0);
 class SwitchableStore implements CacheStore {
   down = false;
   readonly calls: string[] = [];
+  /** Each delete's method and stamp, in order (failed calls included). */
+  readonly deletes: Array<[string, number | undefined]> = [];
   readonly #available = new Set<() => void>();
 
   constructor(readonly inner: MemoryStore) {}
@@ -46,6 +48,11 @@ class SwitchableStore implements CacheStore {
   /** While set, calls wait for it before they run (a slow Redis). */
   hold: Promise<void> | undefined;
 
+  #delete<T>(name: string, stamp: number | undefined, run: () => Promise<T>): Promise<T> {
+    this.deletes.push([name, stamp]);
+    return this.#call(name, run);
+  }
+
   #call<T>(name: string, run: () => Promise<T>): Promise<T> {
     this.calls.push(name);
     if (this.down) return Promise.reject(new Error('ECONNREFUSED'));
@@ -56,10 +63,10 @@ class SwitchableStore implements CacheStore {
   setMany = (entries: ReadonlyArray<readonly [string, StoredEntry]>) => this.#call('setMany', () => this.inner.setMany(entries));
   setIfAbsent = (key: string, entry: StoredEntry) => this.#call('setIfAbsent', () => this.inner.setIfAbsent(key, entry));
   increment = (key: string, by: number, absent: StoredEntry<number>) => this.#call('increment', () => this.inner.increment(key, by, absent));
-  deleteMany = (keys: readonly string[]) => this.#call('deleteMany', () => this.inner.deleteMany(keys));
-  deleteByPrefix = (prefix: string) => this.#call('deleteByPrefix', () => this.inner.deleteByPrefix(prefix));
-  deleteMatching = (pattern: string) => this.#call('deleteMatching', () => this.inner.deleteMatching(pattern));
-  invalidateTags = (tags: readonly string[]) => this.#call('invalidateTags', () => this.inner.invalidateTags(tags));
+  deleteMany = (keys: readonly string[], stamp?: number) => this.#delete('deleteMany', stamp, () => this.inner.deleteMany(keys));
+  deleteByPrefix = (prefix: string, stamp?: number) => this.#delete('deleteByPrefix', stamp, () => this.inner.deleteByPrefix(prefix));
+  deleteMatching = (pattern: string, stamp?: number) => this.#delete('deleteMatching', stamp, () => this.inner.deleteMatching(pattern));
+  invalidateTags = (tags: readonly string[], stamp?: number) => this.#delete('invalidateTags', stamp, () => this.inner.invalidateTags(tags));
   ping = () => this.#call('ping', () => this.inner.ping());
 }
 
@@ -124,6 +131,28 @@ describe('auto-recovery', () => {
     expect(r.getSync('k')).toBeUndefined(); // the reader's copy was dropped
     expect(await r.get('k')).toBe('v2');
     expect(l2Errors(events)).toHaveLength(1);
+  });
+
+  it("a replayed delete carries the cache clock's time of the replay, when the store really deletes", async () => {
+    const { store, w, writer } = await twoProcesses({ clock: { now: () => Date.now() } });
+    store.down = true;
+    await w.remove('k');
+    await writer.invalidateTags(['t']);
+    await w.deleteByPrefix('p:');
+    await w.deleteMatch('m:*');
+    await jest.advanceTimersByTimeAsync(250);
+    store.recover();
+    await settle();
+    expect(store.deletes).toEqual([
+      ['deleteMany', T0],
+      ['invalidateTags', T0],
+      ['deleteByPrefix', T0],
+      ['deleteMatching', T0],
+      ['deleteMany', T0 + 250],
+      ['invalidateTags', T0 + 250],
+      ['deleteByPrefix', T0 + 250],
+      ['deleteMatching', T0 + 250],
+    ]);
   });
 
   it('without onAvailable, the replay is retried every retryEvery until the store answers', async () => {

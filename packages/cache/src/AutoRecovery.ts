@@ -1,6 +1,7 @@
 import { CacheError } from './errors/CacheError';
 import { describe, toMs } from './options/duration';
 import type { Duration } from './options/duration';
+import type { Clock } from './options/CacheOptions';
 import type { SharedErrorReporter } from './SharedLayer';
 import type { Backplane, BackplaneMessage, CacheStore, StoredEntry } from './stores/CacheStore';
 
@@ -109,7 +110,8 @@ export const isCallerError = (error: unknown): boolean => error instanceof TypeE
  * newer one on the same key replaces the older and moves to the end), and their replay: one at a time,
  * in order, each L2 operation before its message, so that another process told to drop its L1 copy reads
  * the new value from the L2 (never the old one). A write carries its `stamp`: replayed late, it cannot
- * replace a newer value (the store compares stamps).
+ * replace a newer value (the store compares stamps). A delete is stamped when it is replayed: that is
+ * when the store deletes, so a load that started during the outage cannot land after it.
  * @internal
  */
 export class AutoRecovery {
@@ -126,6 +128,8 @@ export class AutoRecovery {
     private readonly report: SharedErrorReporter,
     private readonly maxItems: number,
     private readonly retryMs: number,
+    /** The cache's clock: a replayed delete is stamped when it lands, as a write made then would be. */
+    private readonly clock: Clock,
   ) {}
 
   /** How many operations are kept. */
@@ -266,13 +270,13 @@ export class AutoRecovery {
       case 'set':
         return store.setMany(batch.map((o) => [(o.action as { key: string }).key, (o.action as { entry: StoredEntry }).entry] as const));
       case 'delete':
-        return store.deleteMany(batch.map((o) => (o.action as { key: string }).key));
+        return store.deleteMany(batch.map((o) => (o.action as { key: string }).key), this.clock.now());
       case 'tag':
-        return store.invalidateTags(batch.map((o) => (o.action as { tag: string }).tag));
+        return store.invalidateTags(batch.map((o) => (o.action as { tag: string }).tag), this.clock.now());
       case 'prefix':
-        return store.deleteByPrefix(action.prefix);
+        return store.deleteByPrefix(action.prefix, this.clock.now());
       case 'match':
-        return store.deleteMatching(action.pattern);
+        return store.deleteMatching(action.pattern, this.clock.now());
       case 'scope':
         return Promise.resolve();
     }

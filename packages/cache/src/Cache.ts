@@ -135,6 +135,7 @@ export class Cache {
         ? undefined
         : new SharedLayer(store, backplane, lock, this.id, (operation, error, scope, key) =>
             this.#reportShared(operation, error, scope, key),
+            clock,
             atomicFallback,
             recovery,
           );

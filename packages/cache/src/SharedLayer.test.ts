@@ -33,6 +33,8 @@ class CountingStore implements CacheStore {
   readonly calls: string[] = [];
   /** The keys of each `getMany` call, in order. */
   readonly reads: string[][] = [];
+  /** Each delete's method and stamp, in order. */
+  readonly deletes: Array<[string, number | undefined]> = [];
 
   constructor(private readonly inner: CacheStore) {}
 
@@ -53,21 +55,25 @@ class CountingStore implements CacheStore {
     this.calls.push('increment');
     return this.inner.increment(key, by, absent);
   }
-  deleteMany(keys: readonly string[]): Promise<number> {
+  deleteMany(keys: readonly string[], stamp?: number): Promise<number> {
     this.calls.push('deleteMany');
-    return this.inner.deleteMany(keys);
+    this.deletes.push(['deleteMany', stamp]);
+    return this.inner.deleteMany(keys, stamp);
   }
-  deleteByPrefix(prefix: string): Promise<number> {
+  deleteByPrefix(prefix: string, stamp?: number): Promise<number> {
     this.calls.push('deleteByPrefix');
-    return this.inner.deleteByPrefix(prefix);
+    this.deletes.push(['deleteByPrefix', stamp]);
+    return this.inner.deleteByPrefix(prefix, stamp);
   }
-  deleteMatching(pattern: string): Promise<number> {
+  deleteMatching(pattern: string, stamp?: number): Promise<number> {
     this.calls.push('deleteMatching');
-    return this.inner.deleteMatching(pattern);
+    this.deletes.push(['deleteMatching', stamp]);
+    return this.inner.deleteMatching(pattern, stamp);
   }
-  invalidateTags(tags: readonly string[]): Promise<void> {
+  invalidateTags(tags: readonly string[], stamp?: number): Promise<void> {
     this.calls.push('invalidateTags');
-    return this.inner.invalidateTags(tags);
+    this.deletes.push(['invalidateTags', stamp]);
+    return this.inner.invalidateTags(tags, stamp);
   }
   ping(): Promise<void> {
     this.calls.push('ping');
@@ -346,6 +352,35 @@ describe('backplane', () => {
     expect(factory).not.toHaveBeenCalled();
     expect(inB.stats().l2Hits).toBe(l2Hits + 1);
     expect(stores[0]?.reads.at(-1)).toEqual(['users:post:9']);
+  });
+});
+
+describe('deletes carry their time', () => {
+  it("every delete hands the store the cache clock's time of the call (the clock write stamps come from)", async () => {
+    let now = T0 + 5;
+    const { caches, stores } = processes(1, { clock: { now: () => now } });
+    const cache = caches[0] as Cache;
+    const scope = cache.scope('s');
+    const steps = [
+      () => scope.remove('k'),
+      () => cache.delete('s:other'),
+      () => scope.deleteByPrefix('p:'),
+      () => scope.deleteMatch('m:*'),
+      () => cache.invalidateTags(['t']),
+      () => cache.clear(),
+    ];
+    for (const step of steps) {
+      await step();
+      now += 10;
+    }
+    expect(stores[0]?.deletes).toEqual([
+      ['deleteMany', T0 + 5],
+      ['deleteMany', T0 + 15],
+      ['deleteByPrefix', T0 + 25],
+      ['deleteMatching', T0 + 35],
+      ['invalidateTags', T0 + 45],
+      ['deleteByPrefix', T0 + 55],
+    ]);
   });
 });
 

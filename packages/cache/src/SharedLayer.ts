@@ -1,7 +1,7 @@
 import { AutoRecovery, isCallerError } from './AutoRecovery';
 import type { OwedAction } from './AutoRecovery';
 import { CacheAtomicError } from './errors/CacheAtomicError';
-import type { AtomicFallback } from './options/CacheOptions';
+import type { AtomicFallback, Clock } from './options/CacheOptions';
 import type { Backplane, BackplaneMessage, CacheStore, DistributedLock, StoredEntry } from './stores/CacheStore';
 
 /** Reports a failed L2, backplane or lock operation (it becomes a `CACHE_L2_ERROR` event). */
@@ -31,13 +31,15 @@ export class SharedLayer {
     /** This cache instance's id, the `source` of its backplane messages. */
     readonly source: string,
     private readonly report: SharedErrorReporter,
+    /** The cache's clock: a delete carries its time from it, as a write carries its stamp. */
+    private readonly clock: Clock,
     /** What `setIfAbsent` and `increment` do when the store fails: reject, or let the caller answer locally. */
     private readonly atomicFallback: AtomicFallback = 'reject',
     /** `undefined`: failed operations are dropped (reported all the same). */
     recovery?: { readonly maxItems: number; readonly retryMs: number },
   ) {
     if (recovery === undefined || (store === undefined && backplane === undefined)) return;
-    this.#recovery = new AutoRecovery(store, backplane, source, report, recovery.maxItems, recovery.retryMs);
+    this.#recovery = new AutoRecovery(store, backplane, source, report, recovery.maxItems, recovery.retryMs, clock);
     const replay = () => this.recover();
     for (const watched of [store, backplane]) {
       const stop = watched?.onAvailable?.(replay);
@@ -113,8 +115,9 @@ export class SharedLayer {
   async delete(scope: string, keys: readonly string[]): Promise<number | undefined> {
     let deleted: number | undefined;
     if (this.store !== undefined) {
+      const stamp = this.clock.now();
       const actions = keys.map((key): OwedAction => ({ op: 'delete', key }));
-      const result = await this.#owing('delete', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.deleteMany(keys), actions);
+      const result = await this.#owing('delete', scope, keys.length === 1 ? keys[0] : undefined, () => this.store!.deleteMany(keys, stamp), actions);
       if (result === OWED) return undefined;
       deleted = result;
     }
@@ -156,7 +159,8 @@ export class SharedLayer {
   async deleteByPrefix(scope: string | undefined, prefix: string): Promise<number | undefined> {
     let deleted: number | undefined;
     if (this.store !== undefined) {
-      const result = await this.#owing('deleteByPrefix', scope, prefix, () => this.store!.deleteByPrefix(prefix), [{ op: 'prefix', prefix }]);
+      const stamp = this.clock.now();
+      const result = await this.#owing('deleteByPrefix', scope, prefix, () => this.store!.deleteByPrefix(prefix, stamp), [{ op: 'prefix', prefix }]);
       if (result === OWED) return undefined;
       deleted = result;
     }
@@ -167,7 +171,8 @@ export class SharedLayer {
   async deleteMatching(scope: string, pattern: string): Promise<number | undefined> {
     let deleted: number | undefined;
     if (this.store !== undefined) {
-      const result = await this.#owing('deleteMatching', scope, pattern, () => this.store!.deleteMatching(pattern), [{ op: 'match', pattern }]);
+      const stamp = this.clock.now();
+      const result = await this.#owing('deleteMatching', scope, pattern, () => this.store!.deleteMatching(pattern, stamp), [{ op: 'match', pattern }]);
       if (result === OWED) return undefined;
       deleted = result;
     }
@@ -177,8 +182,9 @@ export class SharedLayer {
 
   async invalidateTags(tags: readonly string[]): Promise<void> {
     if (this.store !== undefined) {
+      const stamp = this.clock.now();
       const actions = tags.map((tag): OwedAction => ({ op: 'tag', tag }));
-      const result = await this.#owing('invalidateTags', undefined, undefined, () => this.store!.invalidateTags(tags), actions);
+      const result = await this.#owing('invalidateTags', undefined, undefined, () => this.store!.invalidateTags(tags, stamp), actions);
       if (result === OWED) return;
     }
     await this.publish(undefined, { type: 'tags', source: this.source, tags });

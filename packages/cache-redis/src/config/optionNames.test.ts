@@ -23,7 +23,7 @@ describe('unknown option names', () => {
     [
       'RedisStore.connect() client',
       () => RedisStore.connect('redis://127.0.0.1:1', { client } as never),
-      'unknown RedisStore.connect() option `client`: use one of timeoutMs, breaker, prefix, version, serializer, clock, redisOptions, clusterOptions',
+      'unknown RedisStore.connect() option `client`: use one of timeoutMs, breaker, prefix, version, serializer, clock, tombstoneTtl, redisOptions, clusterOptions',
     ],
     ['RedisBackplane', () => new RedisBackplane({ publisher: client, subscriber: client, chanel: 'x' } as never), 'unknown RedisBackplane option `chanel`: did you mean `channel`?'],
     [

@@ -21,6 +21,7 @@ export const STORE_OPTIONS: Record<keyof RedisStoreOptions, true> = {
   version: true,
   serializer: true,
   clock: true,
+  tombstoneTtl: true,
 };
 /** The names of {@link RedisStore.connect}'s options. @internal */
 export const STORE_CONNECT_OPTIONS: Readonly<Record<string, true>> = { ...without(STORE_OPTIONS, 'client'), ...CLIENT };

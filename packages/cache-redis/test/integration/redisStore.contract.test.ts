@@ -123,6 +123,21 @@ describe('on a private 3-master Redis Cluster', () => {
     expect((await store.getMany(keys)).every((e) => e === undefined)).toBe(true);
   });
 
+  it('deletes leave tombstones on every master: a write stamped before the delete is refused, a newer one lands', async () => {
+    const store = new RedisStore({ client, prefix: storePrefix('cluster-tombstones') });
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const at = Date.now();
+    await store.setMany(keys.slice(0, 10).map((key) => [key, { ...entry(key, 60_000), stamp: at - 10 }] as const));
+    expect(await store.deleteMany(keys.slice(0, 20), at)).toBe(10); // one script per key, each on its own master
+    await store.setMany(keys.slice(20).map((key) => [key, { ...entry(key, 60_000), stamp: at - 10 }] as const));
+    expect(await store.deleteByPrefix('', at)).toBe(10); // finds the 20 tombstones, counts only the entries
+    await store.setMany(keys.map((key) => [key, { ...entry('late', 60_000), stamp: at - 1 }] as const));
+    expect((await store.getMany(keys)).every((e) => e === undefined)).toBe(true);
+    await store.setMany(keys.map((key) => [key, { ...entry('newer', 60_000), stamp: at + 1 }] as const));
+    expect((await store.getMany(keys)).map((e) => (e as StoredEntry).value)).toEqual(keys.map(() => 'newer'));
+    await store.deleteByPrefix('');
+  });
+
   it('RedisStore.connect reads a comma list of nodes as a Cluster', async () => {
     const store = RedisStore.connect(`redis://${cluster!.nodes.map(({ host, port }) => `${host}:${port}`).join(',')}`, {
       prefix: storePrefix('cluster-connect'),

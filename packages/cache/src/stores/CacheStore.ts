@@ -48,17 +48,22 @@ export interface CacheStore {
    * `TypeError` when the value there is not a number.
    */
   increment(key: string, by: number, absent: StoredEntry<number>): Promise<number>;
-  /** Deletes keys; resolves to how many existed. */
-  deleteMany(keys: readonly string[]): Promise<number>;
+  /**
+   * Deletes keys; resolves to how many existed. `stamp` is when the delete was made (ms, the cache's clock,
+   * the clock of {@link StoredEntry.stamp}; omitted: the store's own): a store that orders writes may then
+   * refuse a write of these keys stamped earlier that arrives later (a load that started before the delete).
+   * The same `stamp` goes to the other deletes below.
+   */
+  deleteMany(keys: readonly string[], stamp?: number): Promise<number>;
   /** Deletes every key starting with `prefix` (`''`: the whole namespace), by scanning, never blocking. */
-  deleteByPrefix(prefix: string): Promise<number>;
+  deleteByPrefix(prefix: string, stamp?: number): Promise<number>;
   /** Deletes every key matching a glob (`*`, `?`; other characters literal). */
-  deleteMatching(pattern: string): Promise<number>;
+  deleteMatching(pattern: string, stamp?: number): Promise<number>;
   /**
    * Makes every entry carrying one of `tags` read as missing, in O(1) per tag, and deletes the entry whose
    * key equals one of `tags` whatever tags it carries (a lookup of that one key, no index).
    */
-  invalidateTags(tags: readonly string[]): Promise<void>;
+  invalidateTags(tags: readonly string[], stamp?: number): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   /**

@@ -1,0 +1,14 @@
+export { ToolkitCacheModule } from './ToolkitCacheModule';
+export type { ToolkitCacheModuleAsyncOptions, ToolkitCacheModuleOptions, ToolkitCacheRootOptions } from './ToolkitCacheModuleOptions';
+export { TOOLKIT_CACHE_OPTIONS } from './tokens';
+export { InjectCache } from './InjectCache';
+export { CacheResponse } from './CacheResponse';
+export { InvalidateTags } from './InvalidateTags';
+export type { InvalidateTagsSpec } from './InvalidateTags';
+export { ToolkitCacheInterceptor } from './ToolkitCacheInterceptor';
+export { ToolkitErrorsFilter } from './ToolkitErrorsFilter';
+export { Cached } from './Cached';
+export type { CachedMethodOptions } from './Cached';
+export { Cache } from '@toolkit/cache';
+export { ResponseCache, errorResponse } from '@toolkit/http-cache';
+export type { CacheStatus, ErrorResponseOptions, RouteCacheOptions, VaryOptions } from '@toolkit/http-cache';
