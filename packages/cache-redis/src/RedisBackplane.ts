@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { DEFAULT_PREFIX, DEFAULT_VERSION, describeValue, storageNamespace } from '@toolkit/cache';
 import type { Backplane, BackplaneMessage } from '@toolkit/cache';
 import { BACKPLANE_CONNECT_OPTIONS, BACKPLANE_OPTIONS, checkRedisOptionNames } from './config/optionNames';
+import { ClusterSubscriberWatch } from './ClusterSubscriberWatch';
 import { ConnectionWatch } from './ConnectionWatch';
 import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
@@ -48,6 +49,12 @@ export interface RedisBackplaneConnectOptions extends Omit<RedisBackplaneOptions
 const TYPES = new Set(['keys', 'prefix', 'match', 'tags', 'scope']);
 
 /**
+ * On a Cluster, how long after a resubscription that failed it is tried again (a Cluster that moves its
+ * subscription emits no `'ready'` to wait for).
+ */
+const CLUSTER_RESUBSCRIBE_RETRY_MS = 250;
+
+/**
  * A {@link Backplane} on Redis pub/sub, one channel per namespace (`${prefix}:${version}:bus`): when a
  * process writes, deletes or invalidates, the others drop their L1 copies. Messages are JSON; one that
  * is not a valid {@link BackplaneMessage} is ignored (and given to `onError`).
@@ -59,7 +66,10 @@ const TYPES = new Set(['keys', 'prefix', 'match', 'tags', 'scope']);
  * after a loss (or after a first subscription that could not be made).
  *
  * On a Cluster, `PUBLISH` reaches subscribers on every node; the subscriber may be a `Cluster` client or
- * a plain connection to one node. Reconnection is detected through the subscriber client's own events.
+ * a plain connection to one node. Reconnection is detected through the subscriber client's own events;
+ * a `Cluster` subscriber also moves its subscription to another node when its node dies, with no
+ * `'close'`/`'ready'`: that move is watched too (the Cluster's `'-node'`, `'+node'`, `'refresh'` and the
+ * subscribed connection's `'end'`) and followed by the same resubscription and `onReconnect`.
  *
  * @example
  * const backplane = RedisBackplane.connect('redis://127.0.0.1:6379', { prefix: 'shop' });
@@ -206,6 +216,7 @@ export class RedisBackplane implements Backplane {
     const onLoss = () => {
       lost = true;
     };
+    let retry: NodeJS.Timeout | undefined;
     const onReady = () => {
       if (!lost) return;
       lost = false;
@@ -222,9 +233,22 @@ export class RedisBackplane implements Backplane {
         (error: unknown) => {
           lost = true;
           this.#onError(this.#connections[1]!.redact(error));
+          if (moves !== undefined && active && retry === undefined) {
+            retry = setTimeout(() => {
+              retry = undefined;
+              if (active) onReady();
+            }, CLUSTER_RESUBSCRIBE_RETRY_MS);
+            retry.unref();
+          }
         },
       );
     };
+    const moves = subscriber.isCluster
+      ? new ClusterSubscriberWatch(subscriber as Cluster, () => {
+          lost = true;
+          onReady();
+        })
+      : undefined;
     subscriber.on('message', onRedisMessage);
     subscriber.on('close', onLoss);
     subscriber.on('reconnecting', onLoss);
@@ -232,6 +256,8 @@ export class RedisBackplane implements Backplane {
     this.#listening = {
       off: () => {
         active = false;
+        moves?.close();
+        clearTimeout(retry);
         subscriber.off('message', onRedisMessage);
         subscriber.off('close', onLoss);
         subscriber.off('reconnecting', onLoss);
@@ -242,9 +268,11 @@ export class RedisBackplane implements Backplane {
     try {
       await this.#bounded(subscriber.subscribe(this.channel));
     } catch (error) {
-      // Retried at the next 'ready'; the caller hears of the failure now (never with the password).
+      // Retried at the next 'ready' (or move); the caller hears of the failure now (never with the password).
       lost = true;
       throw this.#connections[1]!.redact(error);
+    } finally {
+      moves?.arm();
     }
   }
 

@@ -32,8 +32,9 @@ export interface RedisBreakerOptions {
   /**
    * While the circuit is open, a `PING` is sent this often (outside the breaker, under the timeout); the
    * first that answers closes the circuit. It covers what a reconnection does not: a Redis that was paused
-   * or stopped (SIGSTOP) keeps its connections, so no `'ready'` comes when it answers again. Single server
-   * only: on a Cluster a `PING` answered by any node says nothing of the one that failed.
+   * or stopped (SIGSTOP) keeps its connections, so no `'ready'` comes when it answers again. On a Cluster,
+   * the store probes each master whose own breaker is open: a `PING` to that node, and a refresh of the
+   * slot map (a failover moves the node's keys to its replica, whose breaker is closed).
    * Milliseconds or a duration string; positive and finite. Often enough that a probe is in flight when
    * a paused Redis resumes (it answers it first), so the circuit closes within about this long of it.
    * @default 250

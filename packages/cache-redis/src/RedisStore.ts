@@ -8,6 +8,7 @@ import { createRedisClient, quitClient } from './createRedisClient';
 import type { RedisClientOptions, RedisTarget } from './createRedisClient';
 import { LuaScript } from './LuaScript';
 import { escapeGlob, globToScanPattern } from './namespace';
+import { NodeGuards } from './NodeGuards';
 import { ReconnectProbe } from './ReconnectProbe';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
@@ -300,6 +301,7 @@ interface Prepared {
  * **Failures.** Every operation runs under a timeout (`timeoutMs`, 500 ms) inside a circuit breaker
  * (cockatiel; 5 failures in a row open it for 5 s, then one trial call): a slow or down Redis costs at most
  * the timeout, then nothing while the circuit is open, and the store recovers by itself once Redis answers.
+ * On a Cluster each master has its own breaker: one that fails costs only the keys it owns.
  * Operations reject on failure; `Cache` reports that as `CACHE_L2_ERROR` and carries on with L1 and the
  * factory. A value that cannot be decoded is not a failure: `getMany` answers an `Error` in its slot.
  *
@@ -351,6 +353,8 @@ export class RedisStore implements CacheStore {
   readonly serializer: RedisSerializer;
 
   readonly #guard: RedisGuard;
+  /** On a Cluster, one guard per master: operations on keys are guarded by their owner's (see {@link NodeGuards}). */
+  readonly #nodes: NodeGuards | undefined;
   readonly #probe: ReconnectProbe;
   readonly #clock: Clock;
   /** Whether {@link close} quits the client: true when {@link RedisStore.connect} made it. */
@@ -403,6 +407,7 @@ export class RedisStore implements CacheStore {
     this.#entryPrefix = `${this.namespace}e:`;
     this.#tagPrefix = `${this.namespace}t:`;
     this.#probe = new ReconnectProbe(client, this.#guard);
+    this.#nodes = client.isCluster ? new NodeGuards(client as Cluster, options) : undefined;
     this.#connection = new ConnectionWatch(client);
   }
 
@@ -416,9 +421,22 @@ export class RedisStore implements CacheStore {
     return this.#connection.listen(listener);
   }
 
-  /** The circuit breaker's state: `'open'` while Redis is being skipped after repeated failures. */
+  /**
+   * The circuit breaker's state: `'open'` while Redis is being skipped after repeated failures. On a
+   * Cluster, the worst of its masters' breakers (see {@link nodeBreakerStates}).
+   */
   get breakerState(): RedisBreakerState {
-    return this.#guard.state;
+    const own = this.#guard.state;
+    const nodes = this.#nodes?.worstState;
+    return nodes === undefined || own !== 'closed' ? own : nodes;
+  }
+
+  /**
+   * On a Cluster, the state of each master's own breaker, by `"host:port"` (a node that fails opens only
+   * its own: the other masters' keys keep their L2); `{}` on a single server.
+   */
+  get nodeBreakerStates(): Record<string, RedisBreakerState> {
+    return this.#nodes?.states ?? {};
   }
 
   /**
@@ -427,7 +445,14 @@ export class RedisStore implements CacheStore {
    * Returns a function that stops the calls.
    */
   onAvailable(listener: () => void): () => void {
-    return this.#probe.onAvailable(listener);
+    const stop = this.#probe.onAvailable(listener);
+    const stopNodes = this.#nodes?.onAvailable(listener);
+    return stopNodes === undefined
+      ? stop
+      : () => {
+          stop();
+          stopNodes();
+        };
   }
 
   /** The Redis key of an entry: `${prefix}:${version}:e:${key}`. */
@@ -449,7 +474,9 @@ export class RedisStore implements CacheStore {
     return this.#run(async () => {
       if (keys.length === 0) return [];
       const raws = await this.#read(keys.map((key) => this.entryKey(key)));
-      const decoded = raws.map((raw, i) => (raw === null || isTombstone(raw) ? undefined : this.#decode(keys[i] as string, raw)));
+      const decoded = raws.map((raw, i) =>
+        raw === null ? undefined : raw instanceof Error ? raw : isTombstone(raw) ? undefined : this.#decode(keys[i] as string, raw),
+      );
       return this.#onlyLive(decoded, this.#clock.now());
     });
   }
@@ -472,7 +499,12 @@ export class RedisStore implements CacheStore {
           throw new TypeError(`the entry for ${describeValue(key)} is not a StoredEntry`);
         }
       }
-      await Promise.all(entries.map(([key, entry]) => this.#writeEntry(key, entry, now)));
+      const nodes = this.#nodes;
+      await Promise.all(
+        entries.map(([key, entry]) =>
+          nodes === undefined ? this.#writeEntry(key, entry, now) : nodes.forKey(this.entryKey(key)).run(() => this.#writeEntry(key, entry, now)),
+        ),
+      );
     });
   }
 
@@ -502,7 +534,7 @@ export class RedisStore implements CacheStore {
         if ((await COMPARE_AND_SET.run(this.client, p.redisKey, [current, '0', p.raw, p.px])) === 1) return true;
       }
       throw new Error(`setIfAbsent(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
-    });
+    }, this.entryKey(key));
   }
 
   /**
@@ -524,7 +556,7 @@ export class RedisStore implements CacheStore {
       const now = this.#clock.now();
       const [fresh] = (await this.#prepare([[key, { ...absent, value: by }]], now)) as [Prepared];
       return this.serializer === jsonSerializer ? this.#incrementJson(key, by, now, fresh) : this.#incrementCas(key, by, now, fresh);
-    });
+    }, this.entryKey(key));
   }
 
   /**
@@ -572,7 +604,9 @@ export class RedisStore implements CacheStore {
       const unique = [...new Set(tags)];
       await Promise.all([
         ...unique.map(async (tag) => {
-          const version = Number(await INVALIDATE_TAG.run(this.client, this.tagKey(tag), []));
+          const tagKey = this.tagKey(tag);
+          const invalidate = () => INVALIDATE_TAG.run(this.client, tagKey, []);
+          const version = Number(await (this.#nodes === undefined ? invalidate() : this.#nodes.forKey(tagKey).run(invalidate)));
           if (version > 0) this.#rememberVersion(tag, version);
         }),
         unique.length === 0 ? 0 : this.#bury(unique.map((tag) => this.entryKey(tag)), at),
@@ -586,9 +620,11 @@ export class RedisStore implements CacheStore {
    * network error, password redacted), its `operationError` the timeout or open circuit PING met.
    */
   ping(): Promise<void> {
-    return this.#run(async () => {
-      await this.client.ping();
-    }).catch((error: unknown) => {
+    return this.#track(
+      this.#guard.run(async () => {
+        await this.client.ping();
+      }),
+    ).catch((error: unknown) => {
       throw this.#connection.explain('ping', error);
     });
   }
@@ -600,12 +636,20 @@ export class RedisStore implements CacheStore {
   async close(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     this.#probe.close();
+    this.#nodes?.close();
     if (this.#owned) await quitClient(this.client);
     else this.#connection.close(); // a client passed in keeps no listener of ours
   }
 
-  #run<T>(operation: () => Promise<T>): Promise<T> {
-    return this.#track(this.#guard.run(operation));
+  /**
+   * Runs an operation under the guard: the one guard of a single server; on a Cluster the guard of the
+   * master owning `redisKey`, or, for an operation on many keys, none around the whole: its commands are
+   * guarded by their owners' ({@link #read}, {@link #bury}, …).
+   */
+  #run<T>(operation: () => Promise<T>, redisKey?: string): Promise<T> {
+    const nodes = this.#nodes;
+    if (nodes === undefined) return this.#track(this.#guard.run(operation));
+    return this.#track(redisKey === undefined ? operation() : nodes.forKey(redisKey).run(operation));
   }
 
   #track<T>(operation: Promise<T>): Promise<T> {
@@ -619,9 +663,33 @@ export class RedisStore implements CacheStore {
     return promise;
   }
 
-  /** Raw values of Redis keys, in order. */
-  async #read(redisKeys: readonly string[]): Promise<Array<Buffer | null>> {
-    if (this.client.isCluster) return Promise.all(redisKeys.map((k) => this.client.getBuffer(k)));
+  /**
+   * Raw values of Redis keys, in order. On a Cluster, each master's keys under its own guard: the keys of
+   * a master that fails are that failure (an `Error`) in their slots, the others answer; when every master
+   * asked fails, this rejects.
+   */
+  async #read(redisKeys: readonly string[]): Promise<Array<Buffer | null | Error>> {
+    if (this.#nodes !== undefined) {
+      const raws = new Array<Buffer | null | Error>(redisKeys.length);
+      const groups = this.#nodes.group(redisKeys);
+      const failures = await Promise.all(
+        groups.map(async ({ node, guard, indexes }) => {
+          try {
+            const values = await guard.run(() => Promise.all(indexes.map((i) => this.client.getBuffer(redisKeys[i] as string))));
+            indexes.forEach((index, i) => (raws[index] = values[i] as Buffer | null));
+            return undefined;
+          } catch (error) {
+            const failed = new Error(`the Redis Cluster node ${node} failed to answer: ${String((error as Error)?.message ?? error)}`, {
+              cause: this.#connection.redact(error),
+            });
+            for (const index of indexes) raws[index] = failed;
+            return error;
+          }
+        }),
+      );
+      if (failures.every((failure) => failure !== undefined)) throw failures[0];
+      return raws;
+    }
     const chunks = await Promise.all(chunked(redisKeys).map((chunk) => this.client.mgetBuffer(chunk)));
     return chunks.flat();
   }
@@ -629,8 +697,13 @@ export class RedisStore implements CacheStore {
   /** {@link DELETE_ENTRIES} on Redis keys; resolves to how many held an entry. */
   async #bury(redisKeys: readonly string[], stamp: string): Promise<number> {
     const args = [stamp, this.#tombstonePx];
-    const counts = this.client.isCluster
-      ? await Promise.all(redisKeys.map((k) => DELETE_ENTRIES.run(this.client, k, args)))
+    const nodes = this.#nodes;
+    const counts = nodes !== undefined
+      ? await Promise.all(
+          nodes
+            .group(redisKeys)
+            .map(({ guard, indexes }) => guard.run(() => Promise.all(indexes.map((i) => DELETE_ENTRIES.run(this.client, redisKeys[i] as string, args))))),
+        ).then((groups) => groups.flat())
       : await Promise.all(chunked(redisKeys).map((chunk) => DELETE_ENTRIES.run(this.client, chunk, args)));
     return counts.reduce((a: number, b) => a + Number(b), 0);
   }
@@ -657,7 +730,10 @@ export class RedisStore implements CacheStore {
     return decoded;
   }
 
-  /** `undefined` for every entry past `staleUntil` or whose tags moved on; the others without their versions. */
+  /**
+   * `undefined` for every entry past `staleUntil` or whose tags moved on; the others without their versions
+   * (an `Error` for one whose tag versions live on a Cluster node that failed to answer).
+   */
   async #onlyLive(entries: Array<VersionedEntry | Error | undefined>, now: number): Promise<Array<StoredEntry | Error | undefined>> {
     const tags = new Set<string>();
     for (const entry of entries) {
@@ -666,7 +742,12 @@ export class RedisStore implements CacheStore {
     const current = await this.#tagVersions([...tags]);
     return entries.map((entry) => {
       if (entry === undefined || entry instanceof Error) return entry;
-      if (!(now < entry.staleUntil) || !entry.tags.every((tag, i) => current.get(tag) === entry.versions[i])) return undefined;
+      if (!(now < entry.staleUntil)) return undefined;
+      for (const tag of entry.tags) {
+        const version = current.get(tag);
+        if (version instanceof Error) return version;
+      }
+      if (!entry.tags.every((tag, i) => current.get(tag) === entry.versions[i])) return undefined;
       return { value: entry.value, freshUntil: entry.freshUntil, staleUntil: entry.staleUntil, tags: entry.tags };
     });
   }
@@ -676,12 +757,19 @@ export class RedisStore implements CacheStore {
     return live !== undefined;
   }
 
-  /** Current versions of tags, as they are (a missing tag key has none: entries carrying it are dead). */
-  async #tagVersions(tags: readonly string[]): Promise<Map<string, number>> {
-    const versions = new Map<string, number>();
+  /**
+   * Current versions of tags, as they are (a missing tag key has none: entries carrying it are dead); on a
+   * Cluster, an `Error` for a tag whose node failed to answer.
+   */
+  async #tagVersions(tags: readonly string[]): Promise<Map<string, number | Error>> {
+    const versions = new Map<string, number | Error>();
     if (tags.length === 0) return versions;
     const raws = await this.#read(tags.map((tag) => this.tagKey(tag)));
     raws.forEach((raw, i) => {
+      if (raw instanceof Error) {
+        versions.set(tags[i] as string, raw);
+        return;
+      }
       const version = raw === null ? Number.NaN : Number(raw.toString());
       if (Number.isSafeInteger(version)) {
         versions.set(tags[i] as string, version);
@@ -806,7 +894,11 @@ export class RedisStore implements CacheStore {
       if (status === 'range') throw new RangeError(`incrementing ${describeValue(key)} by ${by} leaves the finite numbers`);
       const tags = JSON.parse(detail) as string[];
       const current = await this.#tagVersions(tags);
-      for (const tag of tags) known.set(tag, current.get(tag) ?? null);
+      for (const tag of tags) {
+        const version = current.get(tag);
+        if (version instanceof Error) throw version;
+        known.set(tag, version ?? null);
+      }
     }
     throw new Error(`increment(${describeValue(key)}) gave up after ${MAX_ATTEMPTS} conflicting writes`);
   }
@@ -836,8 +928,9 @@ export class RedisStore implements CacheStore {
       nodes.map(async (node) => {
         let deleted = 0;
         let cursor = '0';
+        const guard = this.#nodes?.forNode(`${node.options.host}:${node.options.port}`) ?? this.#guard;
         do {
-          deleted += await this.#guard.run(async () => {
+          deleted += await guard.run(async () => {
             const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
             cursor = next;
             const doomed = keep === undefined ? found : found.filter(keep);

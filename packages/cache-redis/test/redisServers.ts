@@ -72,11 +72,14 @@ export interface RedisClusterNode {
 }
 
 export interface RedisClusterHandle {
-  /** Startup nodes for `new Cluster(nodes)`. */
+  /** Startup nodes for `new Cluster(nodes)`: the masters as created. */
   readonly nodes: RedisClusterNode[];
+  /** The masters' URLs, as created. */
   readonly urls: string[];
-  /** The masters themselves, to kill / pause / restart one of them in a fault test. */
+  /** The masters as created, to kill / pause / restart one of them in a fault test. */
   readonly servers: RedisServerHandle[];
+  /** The replicas as created (none unless `replicas` was given). */
+  readonly replicas: RedisServerHandle[];
   /** The temporary `--dir` holding the nodes' cluster config files; removed by `stop()`. */
   readonly dir: string;
   /** Stops every node and removes the temporary directory. */
@@ -84,8 +87,15 @@ export interface RedisClusterHandle {
 }
 
 export interface StartRedisClusterOptions {
-  /** Number of masters (no replicas); at least 3, the minimum `redis-cli --cluster create` accepts. Default 3. */
+  /** Number of masters; at least 3, the minimum `redis-cli --cluster create` accepts. Default 3. */
   masters?: number;
+  /**
+   * Replicas per master (default 0). With replicas, `startRedisCluster` also waits until every replica's
+   * link to its master is up, so that a killed master's replica can take over at once.
+   */
+  replicas?: number;
+  /** Extra `redis-server` arguments for every node, after the cluster ones (so they can override them). */
+  args?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -599,15 +609,21 @@ async function introduceAllNodes(nodes: RedisClusterNode[], servers: ServerHandl
 }
 
 /**
- * Starts `masters` (default 3) cluster-enabled servers on free loopback ports, joins them with
- * `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes`, and resolves once every node reports
- * `cluster_state:ok` and knows all the others.
+ * Starts `masters` (default 3) cluster-enabled servers, and `replicas` (default 0) more per master, on free
+ * loopback ports, joins them with `redis-cli --cluster create ... --cluster-replicas <replicas> --cluster-yes`,
+ * and resolves once every node reports `cluster_state:ok` and knows all the others, and every replica's link
+ * to its master is up.
  */
 export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 0;
   if (!Number.isInteger(masters) || masters < 3) {
     throw new Error(`startRedisCluster needs at least 3 masters (redis-cli --cluster create refuses fewer), got ${masters}`);
   }
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new Error(`startRedisCluster needs a non-negative integer of replicas per master, got ${replicas}`);
+  }
+  const total = masters * (1 + replicas);
   const bin = findRedisServerBinary();
   const cli = findRedisCliBinary();
 
@@ -621,7 +637,7 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   };
 
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < total; i++) {
       // The cluster bus port defaults to port + 10000, which may be taken or above 65535: pick it as well.
       const busPort = await freePort();
       const clusterArgs = (port: number) => [
@@ -630,18 +646,20 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
         '--cluster-node-timeout', '2000',
         '--cluster-port', String(busPort),
         '--dir', dir,
+        ...(options.args ?? []),
       ];
       const { port, spawned } = await spawnOnFreePort(bin, clusterArgs);
       servers.push(new ServerHandle(bin, port, clusterArgs(port), spawned, busPort));
     }
 
-    const nodes = servers.map((server) => ({ host: server.host, port: server.port }));
+    const all = servers.map((server) => ({ host: server.host, port: server.port }));
+    // redis-cli makes the first `masters` nodes the masters, and the others their replicas.
     const creating = runCommand(
       cli,
-      ['--cluster', 'create', ...nodes.map((node) => `${node.host}:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...all.map((node) => `${node.host}:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
       CLUSTER_CREATE_TIMEOUT_MS,
     );
-    const joined = introduceAllNodes(nodes, servers, creating);
+    const joined = introduceAllNodes(all, servers, creating);
     const created = await creating;
     await joined;
     if (created.code !== 0) {
@@ -651,22 +669,33 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     const deadline = Date.now() + CLUSTER_READY_TIMEOUT_MS;
     let last = '';
     for (;;) {
-      const infos = await Promise.all(nodes.map((node) => clusterInfo(node).catch((error: Error) => error.message)));
-      const ready = infos.every(
-        (info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info),
+      const infos = await Promise.all(all.map((node) => clusterInfo(node).catch((error: Error) => error.message)));
+      const links = await Promise.all(
+        servers.slice(masters).map((server) =>
+          withClient(server, 1_000, async (client) => String(await client.info('replication'))).catch((error: Error) => error.message),
+        ),
       );
+      const ready =
+        infos.every(
+          (info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${total}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info),
+        ) && links.every((info) => /master_link_status:up/.test(info));
       if (ready) break;
-      last = infos.map((info, i) => `${nodes[i]?.port}: ${info.split(/\r?\n/).slice(0, 7).join(' ')}`).join('\n');
+      last = [
+        ...infos.map((info, i) => `${all[i]?.port}: ${info.split(/\r?\n/).slice(0, 7).join(' ')}`),
+        ...links.map((info, i) => `${all[masters + i]?.port}: ${/master_link_status:\w+/.exec(info)?.[0] ?? info}`),
+      ].join('\n');
       if (Date.now() > deadline) {
         throw new Error(`the test cluster did not reach cluster_state:ok within ${CLUSTER_READY_TIMEOUT_MS} ms:\n${last}`);
       }
       await sleep(100);
     }
 
+    const primaries = servers.slice(0, masters);
     return {
-      nodes,
-      urls: servers.map((server) => server.url),
-      servers,
+      nodes: all.slice(0, masters),
+      urls: primaries.map((server) => server.url),
+      servers: primaries,
+      replicas: servers.slice(masters),
       dir,
       stop,
     };

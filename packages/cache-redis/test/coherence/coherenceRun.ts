@@ -12,8 +12,9 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startRedisServer } from '../redisServers';
-import type { RedisServerHandle } from '../redisServers';
+import { Redis } from 'ioredis';
+import { startRedisCluster, startRedisServer } from '../redisServers';
+import type { RedisClusterHandle, RedisServerHandle } from '../redisServers';
 import { COHERENCE_WORKER_FLAG } from './coherenceWorker';
 import type { CoherenceLog, CoherenceMessage } from './coherenceWorker';
 
@@ -22,8 +23,12 @@ import type { CoherenceLog, CoherenceMessage } from './coherenceWorker';
 const REPO_ROOT = process.cwd();
 const WORKER_FILE = join(REPO_ROOT, 'packages/cache-redis/test/coherence/coherenceWorker.ts');
 
-/** One step of a run: healthy traffic, or a fault of the cache Redis for `ms`. */
-export type Phase = { kind: 'steady'; ms: number } | { kind: 'kill' | 'sigstop' | 'pause'; ms: number };
+/**
+ * One step of a run: healthy traffic, or a fault of the cache Redis for `ms`. On a Cluster (`cluster:
+ * true`), `failover`: the master holding the entry is killed, and once its replica has taken over, `ms`
+ * later, it is restarted (it rejoins as a replica); the fault ends when the replica has taken over.
+ */
+export type Phase = { kind: 'steady'; ms: number } | { kind: 'kill' | 'sigstop' | 'pause'; ms: number } | { kind: 'failover'; ms: number };
 
 export interface CoherenceOptions {
   readers: number;
@@ -34,6 +39,12 @@ export interface CoherenceOptions {
   settleMs?: number;
   /** A read may be this stale and still count as coherent. @default 500 */
   boundMs?: number;
+  /**
+   * The cache Redis is a Cluster of 3 masters + 3 replicas (`cluster-require-full-coverage no`), for
+   * `failover` phases, instead of one server.
+   * @default false
+   */
+  cluster?: boolean;
   log?: (line: string) => void;
 }
 
@@ -117,7 +128,7 @@ function startWorker(name: string, env: Record<string, string>): Worker {
   };
 }
 
-async function fault(server: RedisServerHandle, phase: Phase): Promise<void> {
+async function fault(server: RedisServerHandle, phase: Exclude<Phase, { kind: 'failover' }>): Promise<void> {
   switch (phase.kind) {
     case 'steady':
       await sleep(phase.ms);
@@ -142,19 +153,67 @@ async function fault(server: RedisServerHandle, phase: Phase): Promise<void> {
   }
 }
 
+/** `INFO replication` role of a node and whether it holds an entry of `prefix`; undefined if it does not answer. */
+async function nodeState(server: RedisServerHandle, prefix: string): Promise<{ master: boolean; holds: boolean } | undefined> {
+  if (!server.running) return undefined;
+  const client = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 500, commandTimeout: 500 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const master = /role:master/.test(await client.info('replication'));
+    const [, keys] = await client.scan('0', 'MATCH', `${prefix}:*:e:*`, 'COUNT', 10_000);
+    return { master, holds: keys.length > 0 };
+  } catch {
+    return undefined;
+  } finally {
+    if (client.status !== 'end') client.disconnect();
+  }
+}
+
+/**
+ * Kills the master holding the entry, waits until its replica has taken over (three masters answer
+ * again), restarts it `ms` later (as a replica); resolves to when the replica took over.
+ */
+async function failover(cluster: RedisClusterHandle, prefix: string, ms: number, log: (line: string) => void): Promise<number> {
+  const all = [...cluster.servers, ...cluster.replicas];
+  let victim: RedisServerHandle | undefined;
+  for (let attempt = 0; victim === undefined && attempt < 100; attempt++) {
+    const states = await Promise.all(all.map((server) => nodeState(server, prefix)));
+    victim = all.find((_, i) => states[i]?.master === true && states[i]?.holds === true);
+    if (victim === undefined) await sleep(10); // the writer may have just removed it
+  }
+  if (victim === undefined) throw new Error('no master holds the entry');
+  const killedAt = Date.now();
+  await victim.kill();
+  for (;;) {
+    const states = await Promise.all(all.map((server) => nodeState(server, prefix)));
+    if (states.filter((state) => state?.master === true).length === 3) break;
+    if (Date.now() - killedAt > 20_000) throw new Error(`no replica of ${victim.url} took over within 20 s`);
+    await sleep(50);
+  }
+  const tookOverAt = Date.now();
+  log(`failover: ${victim.url} killed, its replica took over ${tookOverAt - killedAt} ms later`);
+  await sleep(ms);
+  await victim.restart();
+  return tookOverAt;
+}
+
 /** Runs the phases with `readers` reader processes and one writer; returns what every read saw. */
 export async function runCoherence(options: CoherenceOptions): Promise<CoherenceReport> {
   if (!existsSync(WORKER_FILE)) throw new Error(`run the coherence test from the repository's root (no ${WORKER_FILE})`);
   const { readers, phases, writeEveryMs = 100, settleMs = 1_000, boundMs = 500, log = () => undefined } = options;
-  const durationMs = phases.reduce((sum, p) => sum + p.ms, 0);
-  const cacheServer = await startRedisServer();
+  // A failover takes ~3.5 s more than its `ms` (detection and election): the workers run that long too.
+  const durationMs = phases.reduce((sum, p) => sum + p.ms + (p.kind === 'failover' ? 4_000 : 0), 0);
+  const cluster = options.cluster ? await startRedisCluster({ replicas: 1, args: ['--cluster-require-full-coverage', 'no'] }) : undefined;
+  const cacheServer = cluster === undefined ? await startRedisServer() : undefined;
   const dbServer = await startRedisServer();
   const workers: Worker[] = [];
+  const prefix = `coherence${randomUUID().slice(0, 8)}`;
   try {
     const env = {
-      COHERENCE_CACHE_URL: cacheServer.url,
+      COHERENCE_CACHE_URL: cluster === undefined ? (cacheServer as RedisServerHandle).url : `redis://${cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(',')}`,
       COHERENCE_DB_URL: dbServer.url,
-      COHERENCE_PREFIX: `coherence${randomUUID().slice(0, 8)}`,
+      COHERENCE_PREFIX: prefix,
       COHERENCE_DURATION_MS: String(durationMs),
       COHERENCE_WRITE_EVERY_MS: String(writeEveryMs),
     };
@@ -169,14 +228,21 @@ export async function runCoherence(options: CoherenceOptions): Promise<Coherence
     for (const phase of phases) {
       const from = Date.now();
       log(`${phase.kind} for ${phase.ms} ms`);
-      await fault(cacheServer, phase);
+      if (phase.kind === 'failover') {
+        if (cluster === undefined) throw new Error('a failover phase needs `cluster: true`');
+        excluded.push([from, (await failover(cluster, prefix, phase.ms, log)) + settleMs]);
+        continue;
+      }
+      if (phase.kind === 'steady') await sleep(phase.ms);
+      else if (cacheServer === undefined) throw new Error(`a ${phase.kind} phase needs a single server (not \`cluster: true\`)`);
+      else await fault(cacheServer, phase);
       if (phase.kind !== 'steady') excluded.push([from, Date.now() + settleMs]);
     }
     const logs = await Promise.all(workers.map((w) => w.log));
     return analyse(logs, excluded, boundMs, startAt, durationMs);
   } finally {
     for (const w of workers) w.kill();
-    await Promise.allSettled([cacheServer.kill(), dbServer.kill()]);
+    await Promise.allSettled([cacheServer?.kill(), cluster?.stop(), dbServer.kill()]);
   }
 }
 

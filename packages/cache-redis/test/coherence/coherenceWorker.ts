@@ -58,7 +58,16 @@ async function main(): Promise<void> {
   const handle = createCache({ CACHE_URL: env.COHERENCE_CACHE_URL, CACHE_PREFIX: env.COHERENCE_PREFIX });
   const items = handle.cache.scope<number>('items', { ttl: '1h' });
   await handle.cache.ready;
-  await handle.ping();
+  // A Cluster client may take longer than one timeout to connect and load its slot map: wait (bounded).
+  for (const deadline = Date.now() + 10_000; ; ) {
+    try {
+      await handle.ping();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
   await send({ type: 'ready' });
   const start = Number(await new Promise<string>((resolve) => process.once('message', (m: { startAt: number }) => resolve(String(m.startAt)))));
   await sleep(Math.max(0, start - Date.now()));

@@ -5,6 +5,7 @@
  *
  *   pnpm soak                 # about 3 minutes: 4 readers, 6 rounds of kill / SIGSTOP / CLIENT PAUSE
  *   pnpm soak -- --rounds 2   # shorter
+ *   pnpm soak -- --cluster    # on a Cluster (3 masters + 3 replicas): rounds of killing the entry's master
  */
 import { runCoherence } from './coherenceRun';
 import type { Phase } from './coherenceRun';
@@ -13,20 +14,22 @@ const roundsArg = process.argv.indexOf('--rounds');
 const rounds = roundsArg === -1 ? 6 : Number(process.argv[roundsArg + 1]);
 if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError('`--rounds` must be a positive integer');
 
+const cluster = process.argv.includes('--cluster');
 const phases: Phase[] = [{ kind: 'steady', ms: 3_000 }];
 for (let i = 0; i < rounds; i++) {
-  for (const kind of ['kill', 'sigstop', 'pause'] as const) phases.push({ kind, ms: 2_000 + (i % 3) * 1_000 }, { kind: 'steady', ms: 6_000 });
+  if (cluster) phases.push({ kind: 'failover', ms: 1_000 }, { kind: 'steady', ms: 6_000 });
+  else for (const kind of ['kill', 'sigstop', 'pause'] as const) phases.push({ kind, ms: 2_000 + (i % 3) * 1_000 }, { kind: 'steady', ms: 6_000 });
 }
 
 async function main(): Promise<void> {
 const started = Date.now();
-const report = await runCoherence({ readers: 4, phases, log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`) });
+const report = await runCoherence({ readers: 4, phases, cluster, log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`) });
 const calls = report.reads + report.writes;
 console.log(`
 calls: ${calls.toLocaleString('en')} (${report.reads.toLocaleString('en')} reads by 4 processes, ${report.writes} writes), over ${(report.durationMs / 1000).toFixed(0)} s
-faults: ${report.faults} (${rounds} each of kill, SIGSTOP and CLIENT PAUSE, 2-4 s each)
+faults: ${report.faults} (${cluster ? `${rounds} failovers: the entry's master killed, restarted 1 s after its replica took over` : `${rounds} each of kill, SIGSTOP and CLIENT PAUSE, 2-4 s each`})
 failed calls: ${report.failures.length}; unhandled rejections: ${report.unhandled.length}
-staleness of reads checked (steady state, and from 1 s after each fault): p50 ${report.staleness.p50} ms, p99 ${report.staleness.p99} ms, max ${report.staleness.max} ms
+staleness of reads checked (steady state, and from 1 s after each ${cluster ? 'replica took over' : 'fault'}): p50 ${report.staleness.p50} ms, p99 ${report.staleness.p99} ms, max ${report.staleness.max} ms
 reads staler than 500 ms: ${report.violations.length}
 staleness during faults (not bounded): p99 ${report.stalenessDuringFaults.p99} ms, max ${report.stalenessDuringFaults.max} ms
 latency: p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms`);
