@@ -11,7 +11,7 @@ const CACHE = Symbol('@toolkit/nestjs:cached-cache');
 /** Classes whose instances already get the cache injected. */
 const injected = new WeakSet<object>();
 
-/** A method: any parameters, a promise. */
+/** A method: any parameters, a promise. @inline */
 type AsyncMethod = (...args: never[]) => Promise<unknown>;
 
 /**
