@@ -9,6 +9,7 @@ import { RouteOptionsCheck } from './RouteOptionsCheck';
 import { OPENED_CACHE, TOOLKIT_CACHE_OPTIONS } from './tokens';
 import { ToolkitCacheInterceptor } from './ToolkitCacheInterceptor';
 import { ToolkitErrorsFilter } from './ToolkitErrorsFilter';
+import { checkModuleOptions } from './ToolkitCacheModuleOptions';
 import type { ToolkitCacheModuleAsyncOptions, ToolkitCacheModuleOptions, ToolkitCacheRootOptions } from './ToolkitCacheModuleOptions';
 
 /** The providers made from the options provider. */
@@ -16,7 +17,11 @@ const providers: Provider[] = [
   {
     provide: OPENED_CACHE,
     inject: [TOOLKIT_CACHE_OPTIONS],
-    useFactory: (options: ToolkitCacheModuleOptions): Promise<OpenedCache> => openCache(options.cache, options.env ?? process.env),
+    // forRootAsync's factory made these: checked here, before a cache is made (forRoot's, at once).
+    useFactory: (options: ToolkitCacheModuleOptions): Promise<OpenedCache> => {
+      checkModuleOptions(options);
+      return openCache(options.cache, options.env ?? process.env);
+    },
   },
   { provide: Cache, inject: [OPENED_CACHE], useFactory: (opened: OpenedCache) => opened.cache },
   {
@@ -49,6 +54,7 @@ export class ToolkitCacheModule {
   /** The module, with its options given here. */
   static forRoot(options: ToolkitCacheRootOptions = {}): DynamicModule {
     const { global = false, ...moduleOptions } = options;
+    checkModuleOptions(moduleOptions);
     return {
       module: ToolkitCacheModule,
       global,

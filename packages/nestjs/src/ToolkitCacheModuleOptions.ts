@@ -1,4 +1,6 @@
 import type { Cache, CacheOptions } from '@toolkit/cache';
+import { checkOptionKeys } from '@toolkit/cache';
+import { ERROR_RESPONSE_OPTIONS, RESPONSE_CACHE_OPTIONS } from '@toolkit/http-cache';
 import type { ErrorResponseOptions, ResponseCacheOptions } from '@toolkit/http-cache';
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
 
@@ -42,4 +44,20 @@ export interface ToolkitCacheModuleAsyncOptions extends Pick<ModuleMetadata, 'im
   inject?: (InjectionToken | OptionalFactoryDependency)[];
   /** Register the module globally: every module can inject the cache without importing it. @default false */
   global?: boolean;
+}
+
+const MODULE_OPTIONS: Readonly<Record<string, true>> = {
+  ...RESPONSE_CACHE_OPTIONS,
+  ...({ cache: true, env: true, closeCache: true, errors: true } satisfies Record<Exclude<keyof ToolkitCacheModuleOptions, keyof ResponseCacheOptions>, true>),
+};
+
+/**
+ * Refuses an option name that is not one (`tll`), with the closest valid name, before any cache or
+ * connection is made. `global` is taken out by `forRoot()` before this runs.
+ * @internal
+ */
+export function checkModuleOptions(options: object): void {
+  checkOptionKeys(options, MODULE_OPTIONS, 'ToolkitCacheModule');
+  const { errors } = options as ToolkitCacheModuleOptions;
+  if (typeof errors === 'object' && errors !== null) checkOptionKeys(errors, ERROR_RESPONSE_OPTIONS, 'ToolkitCacheModule', 'errors.');
 }

@@ -131,6 +131,17 @@ describe('ToolkitCacheModule', () => {
     );
   });
 
+  it('refuses an unknown option name with the closest valid one, in forRoot() and from forRootAsync()’s factory', async () => {
+    expect(() => ToolkitCacheModule.forRoot({ env: false, closeCach: true } as never)).toThrow(
+      new TypeError('unknown ToolkitCacheModule option `closeCach`: did you mean `closeCache`?'),
+    );
+    @Module({ imports: [ToolkitCacheModule.forRootAsync({ useFactory: () => ({ env: false, errors: { exposeMessages: true } }) as never })] })
+    class AppModule {}
+    await expect(NestFactory.create(AppModule, { logger: false, abortOnError: false })).rejects.toThrow(
+      new TypeError('unknown ToolkitCacheModule option `errors.exposeMessages`: did you mean `errors.exposeMessage`?'),
+    );
+  });
+
   it('fails the app’s start-up on a bad response cache option, naming it', async () => {
     @Module({ imports: [ToolkitCacheModule.forRoot({ env: false, header: 'bad header' })] })
     class AppModule {}
