@@ -80,6 +80,21 @@ const MAX_ATTEMPTS = 32;
 const KNOWN_TAG_VERSIONS = 10_000;
 
 /**
+ * Versions at or above this carry the time of the invalidation that made them: `INVALIDATED + ms × 1024 +
+ * a count` (up to 1,024 invalidations of one tag per ms). A tag never invalidated has a random version
+ * below 2^47. A write stamped before a tag's invalidation is refused (a load that started before
+ * `invalidateTags` must not land live after it, as after a delete). Exact in a double up to 2^53: times
+ * up to the year 2255.
+ */
+const INVALIDATED = 2 ** 48;
+const PER_MS = 1024;
+
+/** When the invalidation that gave a tag this version happened (ms), or `undefined` if none did. */
+function invalidatedAt(version: number): number | undefined {
+  return version >= INVALIDATED ? Math.floor((version - INVALIDATED) / PER_MS) : undefined;
+}
+
+/**
  * The version of a tag, for a write: the one there, or a fresh random one if the tag has none. The key's
  * expiry is raised to `ARGV[2]` ms (`''`: removed), the life of the entry about to carry the tag.
  */
@@ -117,8 +132,9 @@ return v
  * header's own), so the write still takes one round trip; other bytes cannot be: the answer is then
  * {'versions', …} and nothing is written (the client encodes those versions and calls again).
  *
- * Answers {'ok', …the tags' versions}; {'older'} when the key holds an entry with a later stamp,
- * {'changed'} when it no longer holds what the client read (nothing written either way).
+ * Answers {'ok', …the tags' versions}; {'older'} when the key holds an entry with a later stamp or one
+ * of the tags was invalidated after the write's stamp (see {@link INVALIDATED}), {'changed'} when it no
+ * longer holds what the client read (nothing written either way).
  */
 const WRITE_ENTRY = new LuaScript(`${LUA_TOMBSTONE}
 local actual, mismatch = {}, false
@@ -136,6 +152,12 @@ for i = 2, #KEYS do
   end
   actual[#actual + 1] = v
   if v ~= want then mismatch = true end
+end
+if ARGV[1] ~= '' then
+  for i = 1, #actual do
+    local n = tonumber(actual[i])
+    if n and n >= ${INVALIDATED} and math.floor((n - ${INVALIDATED}) / ${PER_MS}) > tonumber(ARGV[1]) then return {'older'} end
+  end
 end
 local value = ARGV[3]
 if mismatch then
@@ -169,10 +191,16 @@ table.insert(actual, 1, 'ok')
 return actual
 `);
 
-/** Invalidates a tag: a new version, if it has one at all (no version: no entry carries it). */
+/**
+ * Invalidates a tag: a new version, if it has one at all (no version: no entry carries it), that carries
+ * the invalidation's time ARGV[1] (see {@link INVALIDATED}); never lower than the one before.
+ */
 const INVALIDATE_TAG = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
-return 0
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local n = math.max(tonumber(v) + 1, ${INVALIDATED} + math.floor(tonumber(ARGV[1])) * ${PER_MS})
+redis.call('SET', KEYS[1], string.format('%.0f', n), 'KEEPTTL')
+return string.format('%.0f', n)
 `);
 
 /**
@@ -285,7 +313,7 @@ interface Prepared {
  * and every read takes it for a missing key.
  *
  * **Tags in O(1).** Each tag has a version (an integer under its tag key); an entry records the versions of
- * its tags when it is written; `invalidateTags` increments each tag's version (one `INCR` per tag); a read
+ * its tags when it is written; `invalidateTags` raises each tag's version to one carrying the invalidation's time (one script per tag); a read
  * fetches the entries, then the current versions of the tags they carry (a second `MGET`), and answers
  * `undefined` for an entry whose versions moved. Invalidation costs one command per tag whatever the number
  * of entries, where a scan (or a tag → keys set) would cost a walk over the keyspace or unbounded sets to
@@ -594,7 +622,8 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Makes every entry carrying one of `tags` read as missing: one `INCR` of each tag's version. The entry
+   * Makes every entry carrying one of `tags` read as missing: a new version of each tag, carrying `stamp`,
+   * so that a write stamped before it (a load that started earlier) is refused. The entry
    * whose key equals a tag is deleted too, however it was written (a tombstone in its place, as
    * {@link deleteMany} leaves, with `stamp`: a lookup, no index).
    */
@@ -605,7 +634,7 @@ export class RedisStore implements CacheStore {
       await Promise.all([
         ...unique.map(async (tag) => {
           const tagKey = this.tagKey(tag);
-          const invalidate = () => INVALIDATE_TAG.run(this.client, tagKey, []);
+          const invalidate = () => INVALIDATE_TAG.run(this.client, tagKey, [at]);
           const version = Number(await (this.#nodes === undefined ? invalidate() : this.#nodes.forKey(tagKey).run(invalidate)));
           if (version > 0) this.#rememberVersion(tag, version);
         }),
@@ -825,6 +854,9 @@ export class RedisStore implements CacheStore {
     const tagTtl = life === Infinity ? '' : String(life + TAG_TTL_MARGIN_MS);
     const tags = px === 'stale' ? [] : [...entry.tags];
     let versions = tags.map((tag) => this.#knownVersions.get(tag) ?? randomInt(1, 2 ** 47));
+    // A tag known to have been invalidated after the load started: its value must not land (the write
+    // script checks this too, but on a Cluster the tags live elsewhere).
+    if (stamp !== undefined && versions.some((v) => (invalidatedAt(v) ?? -Infinity) > stamp)) return;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Another serializer's bytes, which the script cannot read: the stamp there is read here, and the
       // script writes only if the key still holds what was read (one more round trip).
@@ -860,7 +892,12 @@ export class RedisStore implements CacheStore {
         ]);
         if (written[0] !== 'ok') reply = written;
         else if (actual.every((v, i) => Number(v) === versions[i])) reply = ['ok', ...versions.map(String)];
-        else reply = ['versions', ...actual.map(String)]; // written with a wrong version (reads as missing): again
+        else if (stamp !== undefined && actual.some((v) => (invalidatedAt(Number(v)) ?? -Infinity) > stamp)) {
+          // A tag was invalidated after the load started: the entry went in with its old version (it reads
+          // as missing), and must not be written again with the new one.
+          actual.forEach((v, i) => this.#rememberVersion(tags[i] as string, Number(v)));
+          return;
+        } else reply = ['versions', ...actual.map(String)]; // written with a wrong version (reads as missing): again
       }
       if (reply[0] === 'changed') continue; // another write landed between the read and the script
       if (reply[0] === 'older') return; // a later write is there: nothing to do

@@ -272,3 +272,46 @@ describe('the tombstoneTtl option', () => {
     }
   });
 });
+
+describe('tag invalidation orders writes as a delete does', () => {
+  it('refuses a tagged write stamped before the invalidation, takes one stamped at or after it', async () => {
+    const prefix = namespace('tagorder');
+    const store = storeOn(prefix);
+    const tagged = (value: string, stamp: number): StoredEntry<string> => ({ ...entry(value, stamp), tags: ['t'] });
+    const t0 = Date.now();
+    await store.setMany([['k', tagged('v0', t0)]]); // the tag gets its first version
+    // A load starts at t0 + 1; the tag is invalidated at t0 + 5; the load's write arrives after.
+    await store.invalidateTags(['t'], t0 + 5);
+    await store.setMany([['k', tagged('v1 loaded before the invalidation', t0 + 1)]]);
+    expect((await store.getMany(['k']))[0]).toBeUndefined();
+    // Another store (another process) that has never seen the tag is refused the same way.
+    const other = storeOn(prefix);
+    await other.setMany([['k', tagged('v1 from elsewhere', t0 + 4)]]);
+    expect((await other.getMany(['k']))[0]).toBeUndefined();
+    // A load that started at or after the invalidation lands.
+    await store.setMany([['k', tagged('v2', t0 + 5)]]);
+    expect((await other.getMany(['k']))[0]).toMatchObject({ value: 'v2', tags: ['t'] });
+    // Writes without a stamp (set by hand, setIfAbsent, incr) are not ordered.
+    await store.invalidateTags(['t'], t0 + 10);
+    await store.setMany([['k', { ...entry('unstamped'), tags: ['t'] }]]);
+    expect((await other.getMany(['k']))[0]).toMatchObject({ value: 'unstamped' });
+  });
+
+  it('keeps a Cache load that started before another process invalidated its tag out of Redis', async () => {
+    const prefix = namespace('tagrace');
+    let finish!: (value: string) => void;
+    const slow = new Cache({ store: storeOn(prefix) });
+    const invalidator = new Cache({ store: storeOn(prefix) });
+    const reader = new Cache({ store: storeOn(prefix) });
+    closers.push(() => slow.close(), () => invalidator.close(), () => reader.close());
+    const loading = slow.scope('s').getOrSet('k', () => new Promise<string>((done) => (finish = done)), { tags: ['t'] });
+    await sleep(5);
+    await invalidator.scope('s').set('other', 'x', { tags: ['t'] }); // the tag exists
+    await sleep(5);
+    await invalidator.invalidateTags(['t']);
+    finish('v1, from before the invalidation');
+    expect(await loading).toBe('v1, from before the invalidation'); // its caller still gets it
+    let loads = 0;
+    expect(await reader.scope('s').getOrSet('k', async () => `v2 (load ${++loads})`, { tags: ['t'] })).toBe('v2 (load 1)');
+  });
+});
