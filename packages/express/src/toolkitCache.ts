@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Cache } from '@toolkit/cache';
-import { ResponseCache, errorResponse, openCache, stripConditionals } from '@toolkit/http-cache';
-import type { HttpRequest, HttpResponse, Lead, RouteCacheOptions } from '@toolkit/http-cache';
+import { ResponseCache, captureResponse, errorResponse, openCache, sendResponse, stripConditionals } from '@toolkit/http-cache';
+import type { HttpRequest, RouteCacheOptions } from '@toolkit/http-cache';
 import type { ErrorRequestHandler, Express, NextFunction, Request, Response } from 'express';
 import { checkToolkitCacheOptions } from './options';
 import type { ToolkitCacheOptions } from './options';
@@ -95,9 +95,15 @@ export async function toolkitCache(options: ToolkitCacheOptions = {}): Promise<T
       return async function toolkitCacheLookup(req: Request, res: Response, next: NextFunction) {
         const lookup = await responses.begin(viewOf(req), route, req);
         if (lookup.action === 'pass') return next();
-        if (lookup.action === 'serve') return send(res, lookup.response, res.end.bind(res));
+        if (lookup.action === 'serve') return sendResponse(res, lookup.response, res.end.bind(res));
         stripConditionals(req.headers);
-        capture(res, lookup.lead, responses.bodyLimit(route), responses.header);
+        captureResponse(res, lookup.lead, {
+          limit: responses.bodyLimit(route),
+          header: responses.header,
+          failure: () => failures.get(res),
+          owner: '@toolkit/express',
+          warningCode: 'TOOLKIT_EXPRESS_CACHE',
+        });
         next();
       } as unknown as ToolkitMiddleware;
     },
@@ -125,7 +131,7 @@ export async function toolkitCache(options: ToolkitCacheOptions = {}): Promise<T
         failures.set(res, error);
         const mapped = errorResponse(error, errorOptions);
         if (mapped === undefined || res.headersSent) return next(error);
-        send(res, mapped, res.end.bind(res));
+        sendResponse(res, mapped, res.end.bind(res));
       };
     },
     async listen(app, port = 0, host = '127.0.0.1') {
@@ -142,77 +148,4 @@ export async function toolkitCache(options: ToolkitCacheOptions = {}): Promise<T
 
 function viewOf(req: Request): HttpRequest {
   return { method: req.method, url: req.originalUrl, headers: req.headers, params: req.params };
-}
-
-/** Replaces whatever the response holds with `response`, and ends it through `end`. */
-function send(res: Response, response: HttpResponse, end: (body: Buffer) => unknown): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.statusCode = response.status;
-  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  // A HEAD answer keeps the length of the body it does not carry.
-  if (response.status !== 304 && response.status !== 204 && response.headers['content-length'] === undefined) {
-    res.setHeader('content-length', response.body.length);
-  }
-  end(response.body);
-}
-
-type Chunk = string | Buffer | Uint8Array;
-type Callback = (error?: Error | null) => void;
-
-/**
- * Buffers what the handler writes (up to `limit` bytes: past it, the body is sent as it comes and not
- * stored), then hands it to the lead at `end()` and sends what the lead answers.
- */
-function capture(res: Response, lead: Lead, limit: number, header: string | undefined): void {
-  const write = res.write.bind(res) as (chunk: Chunk, encoding?: BufferEncoding, cb?: Callback) => boolean;
-  const end = res.end.bind(res) as (chunk?: Chunk, encoding?: BufferEncoding, cb?: Callback) => Response;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let streaming = false;
-  res.once('close', () => lead.abandon()); // the client left before the end: the waiting requests run their own
-  const restore = () => {
-    res.write = write as Response['write'];
-    res.end = end as Response['end'];
-  };
-  const toBuffer = (chunk: Chunk, encoding?: BufferEncoding) => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk));
-  const args = (encoding?: BufferEncoding | Callback, cb?: Callback): [BufferEncoding | undefined, Callback | undefined] =>
-    typeof encoding === 'function' ? [undefined, encoding] : [encoding, cb];
-
-  res.write = function (chunk: Chunk, encoding?: BufferEncoding | Callback, cb?: Callback) {
-    const [enc, done] = args(encoding, cb);
-    const buffer = toBuffer(chunk, enc);
-    chunks.push(buffer);
-    size += buffer.length;
-    if (size > limit || res.headersSent) {
-      // Too big to store, or the handler flushed its headers: send as it comes.
-      streaming = true;
-      lead.abandon();
-      restore();
-      if (header !== undefined && !res.headersSent) res.setHeader(header, 'MISS');
-      return write(Buffer.concat(chunks.splice(0)), undefined, done);
-    }
-    done?.();
-    return true;
-  } as Response['write'];
-
-  res.end = function (chunk?: Chunk | Callback, encoding?: BufferEncoding | Callback, cb?: Callback) {
-    restore();
-    if (typeof chunk === 'function') return end(undefined, undefined, chunk);
-    const [enc, done] = args(encoding, cb);
-    if (chunk !== undefined && chunk !== null) chunks.push(toBuffer(chunk, enc));
-    const body = Buffer.concat(chunks);
-    if (streaming || res.headersSent) {
-      lead.abandon();
-      return end(body, undefined, done);
-    }
-    const answer =
-      res.statusCode >= 500
-        ? lead.fail(failures.get(res) ?? new Error(`the handler answered ${res.statusCode}`))
-        : lead.complete({ status: res.statusCode, headers: res.getHeaders() as Record<string, string | number | string[]>, body });
-    answer.then(
-      (response) => (response === undefined ? end(body, undefined, done) : send(res, response, (b) => end(b, undefined, done))),
-      () => end(body, undefined, done),
-    );
-    return res;
-  } as Response['end'];
 }

@@ -9,3 +9,5 @@ export { ifNoneMatch } from './etag';
 export type { HeaderBag, RequestHeaders, StoredHeaders } from './headers';
 export { openCache } from './openCache';
 export type { OpenedCache } from './openCache';
+export { captureResponse, sendResponse } from './nodeResponse';
+export type { CaptureOptions } from './nodeResponse';

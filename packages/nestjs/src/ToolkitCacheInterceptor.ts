@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ResponseCache, stripConditionals } from '@toolkit/http-cache';
+import { ResponseCache, captureResponse, stripConditionals } from '@toolkit/http-cache';
 import type { HttpRequest, Lookup, RouteCacheOptions } from '@toolkit/http-cache';
 import { from, mergeMap, of, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { InvalidateTagsSpec } from './InvalidateTags';
 import { CACHE_RESPONSE, INVALIDATE_TAGS } from './metadata';
-import { captureResponse, isNodeResponse, sendNow } from './nodeResponse';
+import { isNodeResponse, sendNow } from './nodeResponse';
 
 /** A request as platform-express hands it over. */
 type NestRequest = IncomingMessage & { originalUrl?: string; params?: Record<string, unknown> };
@@ -59,7 +59,13 @@ export class ToolkitCacheInterceptor implements NestInterceptor {
       return of(undefined);
     }
     let failure: unknown;
-    captureResponse(res, lookup.lead, this.responses.bodyLimit(route), this.responses.header, () => failure);
+    captureResponse(res, lookup.lead, {
+      limit: this.responses.bodyLimit(route),
+      header: this.responses.header,
+      failure: () => failure,
+      owner: '@toolkit/nestjs',
+      warningCode: 'TOOLKIT_NESTJS_CACHE',
+    });
     return handle().pipe(tap({ error: (error: unknown) => (failure = error) }));
   }
 
