@@ -1,6 +1,5 @@
 import type { Cache, CacheOptions } from '@toolkit/cache';
-import { checkOptionKeys } from '@toolkit/cache';
-import { ERROR_RESPONSE_OPTIONS, RESPONSE_CACHE_OPTIONS } from '@toolkit/http-cache';
+import { checkIntegrationOptions } from '@toolkit/http-cache';
 import type { ErrorResponseOptions, ResponseCacheOptions } from '@toolkit/http-cache';
 
 /** Options of {@link toolkitCache}. */
@@ -24,18 +23,11 @@ export interface ToolkitCacheOptions extends ResponseCacheOptions {
   errors?: ErrorResponseOptions;
 }
 
-const OPTION_NAMES: Readonly<Record<string, true>> = {
-  ...RESPONSE_CACHE_OPTIONS,
-  ...({ cache: true, env: true, closeCache: true, errors: true } satisfies Record<Exclude<keyof ToolkitCacheOptions, keyof ResponseCacheOptions>, true>),
-};
-
 /**
  * Refuses an option name that is not one (`tll`), with the closest valid name, before any cache or
  * connection is made.
  * @internal
  */
 export function checkToolkitCacheOptions(options: object): void {
-  checkOptionKeys(options, OPTION_NAMES, 'toolkitCache()');
-  const { errors } = options as ToolkitCacheOptions;
-  if (typeof errors === 'object' && errors !== null) checkOptionKeys(errors, ERROR_RESPONSE_OPTIONS, 'toolkitCache()', 'errors.');
+  checkIntegrationOptions(options, 'toolkitCache()');
 }

@@ -1,6 +1,5 @@
 import type { Cache, CacheOptions } from '@toolkit/cache';
-import { checkOptionKeys } from '@toolkit/cache';
-import { ERROR_RESPONSE_OPTIONS, RESPONSE_CACHE_OPTIONS } from '@toolkit/http-cache';
+import { checkIntegrationOptions } from '@toolkit/http-cache';
 import type { ErrorResponseOptions, ResponseCacheOptions, RouteCacheOptions } from '@toolkit/http-cache';
 import type { FastifyRequest } from 'fastify';
 
@@ -36,14 +35,8 @@ export interface ToolkitCacheOptions extends ResponseCacheOptions {
   errors?: boolean | ErrorResponseOptions;
 }
 
-const OPTION_NAMES: Readonly<Record<string, true>> = {
-  ...RESPONSE_CACHE_OPTIONS,
-  ...({ cache: true, env: true, closeCache: true, errors: true } satisfies Record<Exclude<keyof ToolkitCacheOptions, keyof ResponseCacheOptions>, true>),
-  // register()'s own options, which Fastify hands to the plugin too.
-  prefix: true,
-  logLevel: true,
-  logSerializers: true,
-};
+/** register()'s own options, which Fastify hands to the plugin too. */
+const REGISTER_OPTIONS = { prefix: true, logLevel: true, logSerializers: true } as const;
 
 /**
  * Refuses an option name that is not one (`tll`), with the closest valid name, before any cache or
@@ -51,7 +44,5 @@ const OPTION_NAMES: Readonly<Record<string, true>> = {
  * @internal
  */
 export function checkToolkitCacheOptions(options: object): void {
-  checkOptionKeys(options, OPTION_NAMES, '@toolkit/fastify');
-  const { errors } = options as ToolkitCacheOptions;
-  if (typeof errors === 'object' && errors !== null) checkOptionKeys(errors, ERROR_RESPONSE_OPTIONS, '@toolkit/fastify', 'errors.');
+  checkIntegrationOptions(options, '@toolkit/fastify', REGISTER_OPTIONS);
 }

@@ -1,8 +1,7 @@
 export { ResponseCache, stripConditionals } from './ResponseCache';
 export type { CacheStatus, CapturedResponse, HttpRequest, HttpResponse, Lead, Lookup, StoredResponse } from './ResponseCache';
 export type { ResponseCacheOptions, RouteCacheOptions, VaryOptions } from './ResponseCacheOptions';
-export { RESPONSE_CACHE_OPTIONS } from './ResponseCacheOptions';
-export { ERROR_RESPONSE_OPTIONS, errorResponse } from './errorResponse';
+export { errorResponse } from './errorResponse';
 export type { ErrorResponseOptions } from './errorResponse';
 export { parseCacheControl } from './cacheControl';
 export { ifNoneMatch } from './etag';
@@ -11,3 +10,4 @@ export { openCache } from './openCache';
 export type { OpenedCache } from './openCache';
 export { captureResponse, sendResponse } from './nodeResponse';
 export type { CaptureOptions } from './nodeResponse';
+export { checkIntegrationOptions } from './integrationOptions';

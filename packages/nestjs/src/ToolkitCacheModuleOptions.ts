@@ -1,6 +1,5 @@
 import type { Cache, CacheOptions } from '@toolkit/cache';
-import { checkOptionKeys } from '@toolkit/cache';
-import { ERROR_RESPONSE_OPTIONS, RESPONSE_CACHE_OPTIONS } from '@toolkit/http-cache';
+import { checkIntegrationOptions } from '@toolkit/http-cache';
 import type { ErrorResponseOptions, ResponseCacheOptions } from '@toolkit/http-cache';
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
 
@@ -46,18 +45,11 @@ export interface ToolkitCacheModuleAsyncOptions extends Pick<ModuleMetadata, 'im
   global?: boolean;
 }
 
-const MODULE_OPTIONS: Readonly<Record<string, true>> = {
-  ...RESPONSE_CACHE_OPTIONS,
-  ...({ cache: true, env: true, closeCache: true, errors: true } satisfies Record<Exclude<keyof ToolkitCacheModuleOptions, keyof ResponseCacheOptions>, true>),
-};
-
 /**
  * Refuses an option name that is not one (`tll`), with the closest valid name, before any cache or
  * connection is made. `global` is taken out by `forRoot()` before this runs.
  * @internal
  */
 export function checkModuleOptions(options: object): void {
-  checkOptionKeys(options, MODULE_OPTIONS, 'ToolkitCacheModule');
-  const { errors } = options as ToolkitCacheModuleOptions;
-  if (typeof errors === 'object' && errors !== null) checkOptionKeys(errors, ERROR_RESPONSE_OPTIONS, 'ToolkitCacheModule', 'errors.');
+  checkIntegrationOptions(options, 'ToolkitCacheModule');
 }
