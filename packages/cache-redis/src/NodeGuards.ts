@@ -5,6 +5,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisGuard } from './RedisGuard';
 import type { RedisBreakerState, RedisGuardOptions } from './RedisGuard';
+import { notifyListeners } from './notifyListeners';
 
 /** The owner of slots the client has no map for yet (before its first `CLUSTER SLOTS`). */
 const UNKNOWN_OWNER = '?';
@@ -164,13 +165,6 @@ export class NodeGuards {
   }
 
   #notify(): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch (error) {
-        // A listener's bug must not stop the others, nor reach ioredis' event loop; it is not hidden either.
-        process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'TOOLKIT_CACHE_LISTENER' });
-      }
-    }
+    notifyListeners(this.#listeners);
   }
 }

@@ -1,5 +1,6 @@
 import type { RedisClient } from './LuaScript';
 import type { RedisGuard } from './RedisGuard';
+import { notifyListeners } from './notifyListeners';
 
 /**
  * Closes a guard's circuit as soon as its client is usable again, instead of at the breaker's half-open
@@ -75,13 +76,6 @@ export class ReconnectProbe {
   }
 
   #notify(): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch (error) {
-        // A listener's bug must not stop the others, nor reach ioredis' event loop; it is not hidden either.
-        process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'TOOLKIT_CACHE_LISTENER' });
-      }
-    }
+    notifyListeners(this.#listeners);
   }
 }
