@@ -15,6 +15,7 @@ import { storeContract } from '../../../cache/test/storeContract';
 import { closeClient, startRedisCluster, startRedisServer } from '../redisServers';
 import type { RedisClusterHandle, RedisServerHandle } from '../redisServers';
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../sharedRedis';
+import { commandsSent } from '../commandsSent';
 
 /** `uniquePrefix` has ':' in it, which a store prefix may not: the same name with '.' instead. */
 function storePrefix(name: string): string {
@@ -299,19 +300,8 @@ describe('RedisStore beyond the contract (shared Redis)', () => {
     const store = makeStore();
     const keys = Array.from({ length: 200 }, (_, i) => `many:${i}`);
     await store.setMany(keys.map((k, i) => [k, entry(i, 60_000, 60_000, [`t${i % 7}`])] as const));
-    // Counts what the client sends (a spy on the real client: every command still reaches the real Redis).
-    const sent: string[] = [];
-    const original = client.sendCommand.bind(client);
-    client.sendCommand = ((command: { name: string }, stream?: unknown) => {
-      sent.push(command.name);
-      return original(command as never, stream as never);
-    }) as typeof client.sendCommand;
-    try {
-      const got = await store.getMany(keys);
-      expect(got.map((e) => (e as StoredEntry).value)).toEqual(keys.map((_, i) => i));
-    } finally {
-      client.sendCommand = original;
-    }
+    const { result: got, sent } = await commandsSent(client, () => store.getMany(keys));
+    expect(got.map((e) => (e as StoredEntry).value)).toEqual(keys.map((_, i) => i));
     expect(sent).toEqual(['mget', 'mget']);
   });
 
@@ -323,17 +313,7 @@ describe('RedisStore beyond the contract (shared Redis)', () => {
     const first = makeStore({ serializer });
     await first.setMany([['seed', entry('s', 60_000, 60_000, ['a', 'b'])]]); // tags a and b exist now
     const other = new RedisStore({ client, prefix: first.prefix, serializer }); // another process: knows no versions
-    const sent: string[] = [];
-    const original = client.sendCommand.bind(client);
-    client.sendCommand = ((command: { name: string }, stream?: unknown) => {
-      sent.push(command.name);
-      return original(command as never, stream as never);
-    }) as typeof client.sendCommand;
-    try {
-      await other.setMany([['k', entry('v', 60_000, 60_000, ['a', 'b'])]]);
-    } finally {
-      client.sendCommand = original;
-    }
+    const { sent } = await commandsSent(client, () => other.setMany([['k', entry('v', 60_000, 60_000, ['a', 'b'])]]));
     expect(sent).toEqual(calls);
     expect(await first.getMany(['k', 'seed'])).toMatchObject([{ value: 'v', tags: ['a', 'b'] }, { value: 's' }]);
     await first.invalidateTags(['b']);

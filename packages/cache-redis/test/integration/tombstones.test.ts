@@ -12,6 +12,7 @@ import { RedisBackplane, RedisStore, v8Serializer } from '@toolkit/cache-redis';
 import type { RedisSerializer } from '@toolkit/cache-redis';
 import { closeClient, within } from '../redisServers';
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../sharedRedis';
+import { commandsSent } from '../commandsSent';
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -233,25 +234,12 @@ describe('round trips (shared Redis)', () => {
     // The server learns each script once (NOSCRIPT, then EVAL): not counted.
     await store.invalidateTags(['warm-up'], Date.now());
     const client = store.client as Redis;
-    // Counts what the client sends (a spy on the real client: every command still reaches the real Redis).
-    const sent: string[] = [];
-    const original = client.sendCommand.bind(client);
-    client.sendCommand = ((command: { name: string }, stream?: unknown) => {
-      sent.push(command.name);
-      return original(command as never, stream as never);
-    }) as typeof client.sendCommand;
-    try {
-      expect(await store.deleteMany(['a', 'b'], Date.now())).toBe(0);
-      expect(sent).toEqual(['evalsha']);
-      sent.length = 0;
-      await store.invalidateTags(['a'], Date.now());
-      expect(sent).toEqual(['evalsha', 'evalsha']); // the tag's INCR script and the tombstone script, sent together
-      sent.length = 0;
-      expect(await store.getMany(['a', 'b'])).toEqual([undefined, undefined]);
-      expect(sent).toEqual(['mget']);
-    } finally {
-      client.sendCommand = original;
-    }
+    const deleted = await commandsSent(client, () => store.deleteMany(['a', 'b'], Date.now()));
+    expect(deleted).toEqual({ result: 0, sent: ['evalsha'] });
+    // The tag's version script and the tombstone script, sent together.
+    expect((await commandsSent(client, () => store.invalidateTags(['a'], Date.now()))).sent).toEqual(['evalsha', 'evalsha']);
+    const read = await commandsSent(client, () => store.getMany(['a', 'b']));
+    expect(read).toEqual({ result: [undefined, undefined], sent: ['mget'] });
   });
 });
 
